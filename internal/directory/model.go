@@ -148,10 +148,16 @@ func (sc *Scope) Compiled() (*opath.Filter, error) { return sc.compiled, sc.comp
 // than a wrong deny) and everything when exclusive (an exclusive scope is a
 // deny rule).
 func (sc *Scope) Matches(s *State, r *Recipient) bool {
+	return sc.MatchesRecord(Record{S: s, R: r})
+}
+
+// MatchesRecord is Matches for a record built once and tested against many
+// scopes (converting a Record to the interface allocates).
+func (sc *Scope) MatchesRecord(rec opath.Record) bool {
 	if sc.compiled == nil {
 		return sc.Exclusive
 	}
-	return sc.compiled.Match(Record{S: s, R: r})
+	return sc.compiled.Match(rec)
 }
 
 // Assignee types of a role assignment.

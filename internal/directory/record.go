@@ -161,9 +161,9 @@ func (rec Record) Values(prop string) []string {
 	case "GrantSendOnBehalfTo":
 		return s.linkValues(r.GrantSendOnBehalfTo)
 	case "MemberOfGroup":
-		return s.linkValues(keys(s.memberOf[r.ID]))
+		return s.linkSet(s.memberOf[r.ID])
 	case "Members":
-		return s.linkValues(keys(s.members[r.ID]))
+		return s.linkSet(s.members[r.ID])
 	case "HiddenFromAddressListsEnabled":
 		return []string{"False"}
 	case "MemberJoinRestriction":
@@ -176,17 +176,19 @@ func (rec Record) Values(prop string) []string {
 		return []string{r.WhenChanged.UTC().Format("2006-01-02T15:04:05Z")}
 	}
 	if strings.HasPrefix(prop, "CustomAttribute") {
-		if n, err := strconv.Atoi(prop[len("CustomAttribute"):]); err == nil && n >= 1 && n <= 15 {
-			return one(r.CustomAttributes[n-1])
+		if n, err := strconv.Atoi(prop[len("CustomAttribute"):]); err == nil && n >= 1 && n <= 15 && r.CustomAttributes[n-1] != "" {
+			return r.CustomAttributes[n-1 : n : n] // no allocation: scope filters hit this often
 		}
 	}
 	return nil
 }
 
-func keys(m set) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+func (s *State) linkSet(m set) []string {
+	out := make([]string, 0, 2*len(m))
+	for id := range m {
+		if n, ok := s.names[id]; ok {
+			out = append(out, n[0], n[1])
+		}
 	}
 	return out
 }
@@ -197,9 +199,8 @@ func keys(m set) []string {
 func (s *State) linkValues(ids []string) []string {
 	out := make([]string, 0, 2*len(ids))
 	for _, id := range ids {
-		if r := s.recips[id]; r != nil {
-			o := s.orgs[r.Org]
-			out = append(out, DN(r, o), CanonicalName(r, o))
+		if n, ok := s.names[id]; ok {
+			out = append(out, n[0], n[1])
 		}
 	}
 	return out

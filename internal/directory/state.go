@@ -40,6 +40,7 @@ type State struct {
 	bySMTP   map[string]*Recipient   // lower(address), any proxy address
 	byUPN    map[string]*Recipient
 	byDN     map[string]*Recipient // lower(DN)
+	names    map[string][2]string  // id -> DN, canonical name (for link-valued filter properties)
 	bySID    map[string]*Recipient
 	members  map[string]set // group id -> member ids
 	memberOf map[string]set // member id -> group ids
@@ -49,8 +50,8 @@ type State struct {
 	exclusive       map[string][]*Scope // org -> exclusive scopes
 	assignments     map[string]*Assignment
 	assignByName    map[string]*Assignment
-	assignsByAssign map[string]set // assignee id -> assignment ids
-	assignsByScope  map[string]set // scope id -> assignment ids
+	assignsByAssign map[string][]*Assignment // assignee id -> assignments ordered by name
+	assignsByScope  map[string]set           // scope id -> assignment ids
 
 	// version increases with every committed transaction.
 	version uint64
@@ -61,11 +62,11 @@ func newState() *State {
 		orgs: map[string]*Org{}, orgByDomain: map[string]*Org{},
 		recips: map[string]*Recipient{}, byOrg: map[string]set{}, byName: map[string]*Recipient{},
 		byAlias: map[string][]*Recipient{}, bySMTP: map[string]*Recipient{}, byUPN: map[string]*Recipient{},
-		byDN: map[string]*Recipient{}, bySID: map[string]*Recipient{},
+		byDN: map[string]*Recipient{}, names: map[string][2]string{}, bySID: map[string]*Recipient{},
 		members: map[string]set{}, memberOf: map[string]set{},
 		scopes: map[string]*Scope{}, scopeByName: map[string]*Scope{}, exclusive: map[string][]*Scope{},
 		assignments: map[string]*Assignment{}, assignByName: map[string]*Assignment{},
-		assignsByAssign: map[string]set{}, assignsByScope: map[string]set{},
+		assignsByAssign: map[string][]*Assignment{}, assignsByScope: map[string]set{},
 	}
 }
 
@@ -136,7 +137,12 @@ func (s *State) RecipientByUPN(upn string) *Recipient { return s.byUPN[strings.T
 func (s *State) RecipientBySID(sid string) *Recipient { return s.bySID[strings.ToUpper(sid)] }
 
 // DN returns a recipient's distinguished name.
-func (s *State) DN(r *Recipient) string { return DN(r, s.orgs[r.Org]) }
+func (s *State) DN(r *Recipient) string {
+	if n, ok := s.names[r.ID]; ok && s.recips[r.ID] == r {
+		return n[0]
+	}
+	return DN(r, s.orgs[r.Org])
+}
 
 // Members returns a group's direct member ids.
 func (s *State) Members(groupID string) []string {
@@ -170,6 +176,9 @@ func (s *State) MemberOf(id string) []string {
 // GroupsTransitive returns every group a recipient belongs to directly or
 // through nested groups (used for role group and security group assignees).
 func (s *State) GroupsTransitive(id string) []string {
+	if len(s.memberOf[id]) == 0 {
+		return nil
+	}
 	seen := map[string]bool{}
 	var out []string
 	stack := []string{id}
@@ -235,16 +244,9 @@ func (s *State) Assignments(org string) []*Assignment {
 	return out
 }
 
-// AssignmentsOf returns the assignments whose assignee is exactly id.
-func (s *State) AssignmentsOf(id string) []*Assignment {
-	ids := s.assignsByAssign[id]
-	out := make([]*Assignment, 0, len(ids))
-	for aid := range ids {
-		out = append(out, s.assignments[aid])
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
+// AssignmentsOf returns the assignments whose assignee is exactly id,
+// ordered by name. The slice is shared: callers must not modify it.
+func (s *State) AssignmentsOf(id string) []*Assignment { return s.assignsByAssign[id] }
 
 // --- mutation (only through Tx.Commit) ---
 
@@ -316,8 +318,10 @@ func (s *State) indexRecipient(r *Recipient, add bool) {
 	}
 	if add {
 		addTo(s.byOrg, r.Org, r.ID)
+		s.names[r.ID] = [2]string{DN(r, o), CanonicalName(r, o)}
 	} else {
 		removeFrom(s.byOrg, r.Org, r.ID)
+		delete(s.names, r.ID)
 	}
 }
 
@@ -381,7 +385,9 @@ func (s *State) putAssignment(a *Assignment) {
 	s.deleteAssignment(a.ID)
 	s.assignments[a.ID] = a
 	s.assignByName[nameKey(a.Org, a.Name)] = a
-	addTo(s.assignsByAssign, a.Assignee, a.ID)
+	list := append(append([]*Assignment(nil), s.assignsByAssign[a.Assignee]...), a)
+	sort.Slice(list, func(i, j int) bool { return strings.ToLower(list[i].Name) < strings.ToLower(list[j].Name) })
+	s.assignsByAssign[a.Assignee] = list
 	if a.ScopeID != "" {
 		addTo(s.assignsByScope, a.ScopeID, a.ID)
 	}
@@ -393,7 +399,17 @@ func (s *State) deleteAssignment(id string) {
 		return
 	}
 	delete(s.assignByName, nameKey(old.Org, old.Name))
-	removeFrom(s.assignsByAssign, old.Assignee, id)
+	var keep []*Assignment
+	for _, x := range s.assignsByAssign[old.Assignee] {
+		if x.ID != id {
+			keep = append(keep, x)
+		}
+	}
+	if len(keep) == 0 {
+		delete(s.assignsByAssign, old.Assignee)
+	} else {
+		s.assignsByAssign[old.Assignee] = keep
+	}
 	if old.ScopeID != "" {
 		removeFrom(s.assignsByScope, old.ScopeID, id)
 	}

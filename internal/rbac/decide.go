@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	d "github.com/actasmail/actas/internal/directory"
+	"github.com/actasmail/actas/internal/opath"
 )
 
 // Reason says why an impersonation decision came out as it did.
@@ -150,25 +151,61 @@ func scopeInfo(s *d.State, a *d.Assignment) (typ, name, filter string) {
 }
 
 // Decide is the one impersonation decision: may caller act as target through
-// ApplicationImpersonation? target may be nil (unknown mailbox), in which
-// case rows are evaluated without a target. It reads only s, so a change
-// committed before the call is always seen.
+// ApplicationImpersonation? target may be nil (unknown mailbox). It reads
+// only s, so a change committed before the call is always seen. On allow it
+// stops at the first assignment that admits the target (assignments are
+// ordered by name) and leaves Rows empty; a deny always carries every row.
 func Decide(s *d.State, caller, target *d.Recipient) Decision {
+	return decide(s, caller, target, false)
+}
+
+// Explain is Decide with every assignment evaluated and reported in Rows,
+// for Test-ApplicationImpersonation and diagnostics.
+func Explain(s *d.State, caller, target *d.Recipient) Decision {
+	return decide(s, caller, target, true)
+}
+
+func decide(s *d.State, caller, target *d.Recipient, explain bool) Decision {
 	if caller == nil {
 		return Decision{Reason: CallerUnknown, Message: "The caller is not a known account."}
 	}
-	as, via := reachable(s, caller, ApplicationImpersonation, false)
 	dec := Decision{}
+	sameOrg := target != nil && target.Org == caller.Org
 	var excl []*d.Scope
-	if target != nil && target.Org == caller.Org {
+	if sameOrg {
 		excl = exclusiveHits(s, target)
 		dec.Exclusive = excl
+		if !explain {
+			// Fast path: no allocation or string building unless the answer is no.
+			var rec opath.Record = d.Record{S: s, R: target}
+			try := func(list []*d.Assignment) bool {
+				for _, a := range list {
+					if a.Enabled && !a.Delegating && a.Role == ApplicationImpersonation && inScopeFast(s, a, caller, target, rec, excl) {
+						dec.Allowed, dec.Reason, dec.Assignment = true, Allowed, a
+						if a.ScopeID != "" {
+							dec.Scope = s.Scope(a.ScopeID)
+						}
+						return true
+					}
+				}
+				return false
+			}
+			found := try(s.AssignmentsOf(caller.ID))
+			for _, g := range s.GroupsTransitive(caller.ID) {
+				found = found || try(s.AssignmentsOf(g))
+			}
+			if found {
+				dec.Message = allowMessage(caller, target, dec.Assignment, dec.Scope)
+				return dec
+			}
+		}
 	}
+	as, via := reachable(s, caller, ApplicationImpersonation, false)
 	enabled := 0
 	for i, a := range as {
 		typ, name, filter := scopeInfo(s, a)
 		row := Row{Assignment: a, Via: via[i], ScopeType: typ, ScopeName: name, Filter: filter}
-		if target != nil && target.Org == caller.Org {
+		if sameOrg {
 			if !a.Enabled {
 				row.Why = "the assignment is disabled"
 			} else {
@@ -188,13 +225,7 @@ func Decide(s *d.State, caller, target *d.Recipient) Decision {
 	}
 	switch {
 	case dec.Allowed:
-		scope := "Organization"
-		if dec.Scope != nil {
-			scope = fmt.Sprintf("management scope %q", dec.Scope.Name)
-		} else if dec.Assignment.WriteScope != d.ScopeOrganization {
-			scope = dec.Assignment.WriteScope
-		}
-		dec.Message = fmt.Sprintf("%q may impersonate %q through role assignment %q (%s).", caller.Name, target.Name, dec.Assignment.Name, scope)
+		dec.Message = allowMessage(caller, target, dec.Assignment, dec.Scope)
 	case len(as) == 0:
 		dec.Reason = NoAssignment
 		dec.Message = fmt.Sprintf("The account %q has no ApplicationImpersonation role assignment, directly or through a group.", caller.Name)
@@ -217,6 +248,40 @@ func Decide(s *d.State, caller, target *d.Recipient) Decision {
 		dec.Message = fmt.Sprintf("%q is outside the write scope of every ApplicationImpersonation role assignment of %q: %s.", target.Name, caller.Name, rowReasons(dec.Rows))
 	}
 	return dec
+}
+
+func allowMessage(caller, target *d.Recipient, a *d.Assignment, sc *d.Scope) string {
+	scope := a.WriteScope
+	if sc != nil {
+		scope = fmt.Sprintf("management scope %q", sc.Name)
+	}
+	return fmt.Sprintf("%q may impersonate %q through role assignment %q (%s).", caller.Name, target.Name, a.Name, scope)
+}
+
+// inScopeFast is inWriteScope without the explanation.
+func inScopeFast(s *d.State, a *d.Assignment, caller, target *d.Recipient, rec opath.Record, excl []*d.Scope) bool {
+	if len(excl) > 0 {
+		if a.WriteScope != d.ScopeExclusive {
+			return false
+		}
+		for _, x := range excl {
+			if x.ID == a.ScopeID {
+				return true
+			}
+		}
+		return false
+	}
+	switch a.WriteScope {
+	case d.ScopeOrganization, d.ScopeMyGAL:
+		return true
+	case d.ScopeSelf:
+		return target.ID == caller.ID
+	case d.ScopeCustom:
+		sc := s.Scope(a.ScopeID)
+		return sc != nil && sc.MatchesRecord(rec)
+	}
+	ok, _ := inWriteScope(s, a, caller, target, excl)
+	return ok
 }
 
 func assignmentNames(as []*d.Assignment) string {
