@@ -961,7 +961,7 @@ func testApplicationImpersonation(c *Call) error {
 			return err
 		}
 	}
-	dec := rbac.Decide(c.S, acct, target)
+	dec := rbac.Explain(c.S, acct, target)
 	resource := ""
 	if target != nil {
 		resource = target.Name

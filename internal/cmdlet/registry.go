@@ -418,7 +418,7 @@ func toAPIError(cmdlet string, err error, log *slog.Logger) *adminapi.Error {
 	case errors.As(err, &ws):
 		e = &adminapi.Error{Message: ws.Error(), Category: "PermissionDenied", Exception: "OperationRequiresWriteScopeException", Target: ws.Target}
 	case isFilterError(err):
-		e = bindFilterError("Filter", err)
+		e = bindFilterError("Filter", err).(*adminapi.Error)
 	default:
 		log.Error("cmdlet failed", "cmdlet", cmdlet, "err", err)
 		e = &adminapi.Error{Message: "The operation failed and nothing was changed: " + err.Error(), Category: "NotSpecified", Exception: "OperationFailedException"}
