@@ -5,6 +5,7 @@
 package mailbox
 
 import (
+	"context"
 	"errors"
 	"time"
 )
@@ -199,48 +200,48 @@ type Mailboxes interface {
 	// it inbox, drafts, sentitems, deleteditems, outbox, junkemail, calendar,
 	// contacts, tasks, notes, journal; under root also recoverableitemsroot
 	// with recoverableitemsdeletions.
-	Ensure(mbx string) error
+	Ensure(ctx context.Context, mbx string) error
 	// Remove deletes a mailbox's contents (the recipient was removed).
-	Remove(mbx string) error
+	Remove(ctx context.Context, mbx string) error
 
-	Folder(mbx string, key int64) (*Folder, error)
-	Distinguished(mbx, name string) (*Folder, error)
+	Folder(ctx context.Context, mbx string, key int64) (*Folder, error)
+	Distinguished(ctx context.Context, mbx, name string) (*Folder, error)
 	// Children lists a folder's subfolders, the whole subtree when deep,
 	// in a stable order (parents before children, then by name).
-	Children(mbx string, parent int64, deep bool) ([]*Folder, error)
-	CreateFolder(a Actor, mbx string, parent int64, name, class string) (*Folder, error)
-	RenameFolder(a Actor, mbx string, key int64, name string) (*Folder, error)
-	MoveFolder(a Actor, mbx string, key, newParent int64) (*Folder, error)
-	DeleteFolder(a Actor, mbx string, key int64, mode DeleteMode) error
-	EmptyFolder(a Actor, mbx string, key int64, mode DeleteMode, subfolders bool) error
+	Children(ctx context.Context, mbx string, parent int64, deep bool) ([]*Folder, error)
+	CreateFolder(ctx context.Context, a Actor, mbx string, parent int64, name, class string) (*Folder, error)
+	RenameFolder(ctx context.Context, a Actor, mbx string, key int64, name string) (*Folder, error)
+	MoveFolder(ctx context.Context, a Actor, mbx string, key, newParent int64) (*Folder, error)
+	DeleteFolder(ctx context.Context, a Actor, mbx string, key int64, mode DeleteMode) error
+	EmptyFolder(ctx context.Context, a Actor, mbx string, key int64, mode DeleteMode, subfolders bool) error
 
 	// Items returns one page of a folder's items and the folder's total.
-	Items(mbx string, folder int64, q Query) ([]*Item, int, error)
-	Item(mbx string, key int64) (*Item, error)
-	CreateItem(a Actor, mbx string, folder int64, it *Item) (*Item, error)
+	Items(ctx context.Context, mbx string, folder int64, q Query) ([]*Item, int, error)
+	Item(ctx context.Context, mbx string, key int64) (*Item, error)
+	CreateItem(ctx context.Context, a Actor, mbx string, folder int64, it *Item) (*Item, error)
 	// UpdateItem applies fn to a copy of the item and saves it. A non-empty
 	// changeKey that is not the current one gives ErrStale.
-	UpdateItem(a Actor, mbx string, key int64, changeKey string, fn func(*Item) error) (*Item, error)
-	DeleteItem(a Actor, mbx string, key int64, mode DeleteMode) error
+	UpdateItem(ctx context.Context, a Actor, mbx string, key int64, changeKey string, fn func(*Item) error) (*Item, error)
+	DeleteItem(ctx context.Context, a Actor, mbx string, key int64, mode DeleteMode) error
 	// MoveItem moves within a mailbox; the item keeps its id.
-	MoveItem(a Actor, mbx string, key, folder int64) (*Item, error)
+	MoveItem(ctx context.Context, a Actor, mbx string, key, folder int64) (*Item, error)
 	// CopyItem copies into a folder of the same or another mailbox; the copy
 	// has a new id.
-	CopyItem(a Actor, mbx string, key int64, toMbx string, folder int64) (*Item, error)
-	AddAttachment(a Actor, mbx string, key int64, att Attachment) (*Item, Attachment, error)
-	DeleteAttachment(a Actor, mbx string, key, num int64) (*Item, error)
+	CopyItem(ctx context.Context, a Actor, mbx string, key int64, toMbx string, folder int64) (*Item, error)
+	AddAttachment(ctx context.Context, a Actor, mbx string, key int64, att Attachment) (*Item, Attachment, error)
+	DeleteAttachment(ctx context.Context, a Actor, mbx string, key, num int64) (*Item, error)
 
 	// Deliver stores a copy of a sent message in each recipient mailbox's
 	// inbox (unread, DateTimeReceived now) and returns the new items.
-	Deliver(a Actor, to []string, msg *Item) ([]*Item, error)
+	Deliver(ctx context.Context, a Actor, to []string, msg *Item) ([]*Item, error)
 
-	Permissions(mbx string, folder int64) ([]Permission, error)
+	Permissions(ctx context.Context, mbx string, folder int64) ([]Permission, error)
 	// SetPermissions replaces the folder's whole ACL.
-	SetPermissions(a Actor, mbx string, folder int64, perms []Permission) error
+	SetPermissions(ctx context.Context, a Actor, mbx string, folder int64, perms []Permission) error
 
-	Oof(mbx string) (*Oof, error)
-	SetOof(a Actor, mbx string, o *Oof) error
+	Oof(ctx context.Context, mbx string) (*Oof, error)
+	SetOof(ctx context.Context, a Actor, mbx string, o *Oof) error
 
 	// Journal returns changes after seq, oldest first, at most limit.
-	Journal(mbx string, after int64, limit int) ([]Change, error)
+	Journal(ctx context.Context, mbx string, after int64, limit int) ([]Change, error)
 }
