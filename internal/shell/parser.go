@@ -550,6 +550,8 @@ func (p *parser) hashLiteral() expr {
 // postfix parses .Member, .Method(args) and [index]; PowerShell allows no
 // blank before them.
 func (p *parser) postfix(x expr) expr {
+	p.enter()
+	defer p.leave()
 	for {
 		switch r := p.lx.at(p.pos); {
 		case r == '.' && (isNameRune(p.lx.at(p.pos+1)) || isSingleQuote(p.lx.at(p.pos+1)) || isDoubleQuote(p.lx.at(p.pos+1))):
@@ -573,7 +575,7 @@ func (p *parser) postfix(x expr) expr {
 			p.pos++
 			p.skipNewlines()
 			m := &methodCall{target: x, name: name}
-			if p.peek(modeExpr).kind != tRParen {
+			if k := p.peek(modeExpr).kind; k != tRParen && k != tEOF {
 				arg := p.expression()
 				if arr, ok := arg.(*arrayExpr); ok {
 					m.args = arr.elems

@@ -55,6 +55,7 @@ var testCmdlets = []adminapi.CmdletInfo{
 	{Name: "Get-Mailbox", Params: []adminapi.ParamInfo{identity(), kind("RecipientTypeDetails", adminapi.KindStrings), kind("ResultSize", adminapi.KindInt), str("Filter", 0)}},
 	{Name: "Set-Mailbox", Params: []adminapi.ParamInfo{identity(), str("CustomAttribute1", 0), kind("GrantSendOnBehalfTo", adminapi.KindStrings), kind("HiddenFromAddressListsEnabled", adminapi.KindBool)}},
 	{Name: "New-Mailbox", Params: []adminapi.ParamInfo{str("Name", 1), kind("Password", adminapi.KindSecure), str("MicrosoftOnlineServicesID", 0), kind("Room", adminapi.KindSwitch)}},
+	{Name: "Get-ManagementRoleAssignment", Params: []adminapi.ParamInfo{identity(), str("Role", 0), str("RoleAssignee", 0), str("RoleAssigneeType", 0), kind("GetEffectiveUsers", adminapi.KindSwitch), kind("Delegating", adminapi.KindBool)}},
 }
 
 var ridg = &adminapi.Object{Type: "DistributionGroup", View: []string{"Name", "DisplayName", "GroupType", "PrimarySmtpAddress"}, Props: []adminapi.Prop{
