@@ -61,6 +61,8 @@ type Recipient struct {
 	CustomAttributes    [15]string `json:"customAttributes"`
 	ManagedBy           []string   `json:"managedBy,omitempty"` // recipient ids
 	GrantSendOnBehalfTo []string   `json:"grantSendOnBehalfTo,omitempty"`
+	FullAccess          []string   `json:"fullAccess,omitempty"` // Add-MailboxPermission -AccessRights FullAccess
+	SendAs              []string   `json:"sendAs,omitempty"`     // Add-RecipientPermission -AccessRights SendAs
 	PasswordHash        string     `json:"passwordHash,omitempty"`
 	AccountDisabled     bool       `json:"accountDisabled,omitempty"`
 	ResourceCapacity    int        `json:"resourceCapacity,omitempty"`
@@ -80,6 +82,8 @@ func (r *Recipient) Clone() *Recipient {
 	c.EmailAddresses = append([]string(nil), r.EmailAddresses...)
 	c.ManagedBy = append([]string(nil), r.ManagedBy...)
 	c.GrantSendOnBehalfTo = append([]string(nil), r.GrantSendOnBehalfTo...)
+	c.FullAccess = append([]string(nil), r.FullAccess...)
+	c.SendAs = append([]string(nil), r.SendAs...)
 	return &c
 }
 
