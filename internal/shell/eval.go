@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/actasmail/actas/internal/adminapi"
@@ -443,15 +442,7 @@ func (s *Shell) getVar(name string) any {
 	case "null":
 		return nil
 	default:
-		if v, ok := s.vars[lname]; ok {
-			return v
-		}
-		if strings.HasPrefix(lname, "env:") {
-			if v, ok := os.LookupEnv(name[len("env:"):]); ok {
-				return v
-			}
-		}
-		return nil
+		return s.vars[lname]
 	}
 }
 

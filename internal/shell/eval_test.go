@@ -32,13 +32,13 @@ func TestExpressions(t *testing.T) {
 		{"if ($false) { 'a' }\nelse\n{ 'b' }", "b\n"},
 		{`foreach ($i in 1,2,3) { "n$i" }`, "n1\nn2\nn3\n"},
 		{"\"a`tb`nc `$x ``\"; \"say \"\"hi\"\"\"; 'it''s'; \"${ab}c\"; \"$(1; 2)\"", "a\tb\nc $x `\nsay \"hi\"\nit's\nc\n1 2\n"},
-		{`$env:ACTAS_SHELL_TEST_VAR; $global:x = 5; $x; ${x}`, "from env\n5\n5\n"},
+		{`$env:ACTAS_SHELL_TEST_VAR -eq $null; $global:x = 5; $x; ${x}; $script:x`, "True\n5\n5\n5\n"},
 		{"Write-Output a b; echo c,d; Write-Output @(1,2) -NoEnumerate | Measure-Object | % Count", "a\nb\nc\nd\n1\n"},
 		{"Write-Host one two -ForegroundColor Red; Write-Host -NoNewline a; Write-Host b -Separator ','; Write-Host 1,2 -Separator '-'", "one two\nab\n1-2\n"},
 		{"'x' | Out-Null; Get-Mailbox | Out-Null", ""},
 		{"exit\n'not reached'", ""},
 	}
-	t.Setenv("ACTAS_SHELL_TEST_VAR", "from env")
+	t.Setenv("ACTAS_SHELL_TEST_VAR", "the process environment stays private")
 	for _, tc := range tests {
 		t.Run(tc.script, func(t *testing.T) {
 			r := runScript(t, tc.script)

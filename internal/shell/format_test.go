@@ -84,7 +84,15 @@ Name DisplayName DistinguishedName
 RIDG RIDG        CN=RIDG,OU=contoso.onmicrosoft.com,OU=Microsoft Exchange Hosted Organizations,DC=NAMPR01A001,DC=prod...
 
 `},
-		{"Sort-Object", "Get-Mailbox | Sort-Object Name | % Name\nGet-Mailbox | sort RecipientTypeDetails, Name -Descending | % Name\n3,10,2 | sort", "Alice\nRoom1\nRoom2\nAlice\nRoom2\nRoom1\n2\n3\n10\n"},
+		{"Sort-Object", "Get-Mailbox | Sort-Object Name | % Name\nGet-Mailbox | sort RecipientTypeDetails, Name -Descending | % Name\n3,10,2 | sort\n'bb','a','ccc' | sort @{e={$_.Length}} -Descending", "Alice\nRoom1\nRoom2\nAlice\nRoom2\nRoom1\n2\n3\n10\nccc\nbb\na\n"},
+		{"Format-Table with a calculated property", `Get-Mailbox | ft Name, @{Label='Addresses'; Expression={$_.EmailAddresses.Count}}`, `
+Name  Addresses
+----  ---------
+Room1         2
+Alice         2
+Room2         2
+
+`},
 		{"Measure-Object", `Get-Mailbox | Measure-Object`, `
 Count    : 3
 Average  :

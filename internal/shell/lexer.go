@@ -240,7 +240,8 @@ func (lx *lexer) lexBracedVar(pos int) (token, *parseError) {
 }
 
 // varName scans a variable name starting at pos. Scope prefixes (global:,
-// script:, local:, private:) are dropped; env: is kept.
+// script:, local:, private:) are dropped; env: is kept, and as the shell does
+// not expose its process environment, $env:X is an unset variable.
 func (lx *lexer) varName(pos int) (string, int) {
 	j := pos
 	for isNameRune(lx.at(j)) {

@@ -139,19 +139,34 @@ func convertToSecureString(_ *Shell, _ context.Context, c *localCall) ([]any, er
 	return out, nil
 }
 
-func formatListCmd(s *Shell, _ context.Context, c *localCall) ([]any, error) {
-	return renderedOutput(s.render(c.input, formatList, c.names("Property"))), nil
+func formatListCmd(s *Shell, ctx context.Context, c *localCall) ([]any, error) {
+	return s.formatCmd(ctx, c, formatList)
 }
 
-func formatTableCmd(s *Shell, _ context.Context, c *localCall) ([]any, error) {
-	return renderedOutput(s.render(c.input, formatTable, c.names("Property"))), nil
+func formatTableCmd(s *Shell, ctx context.Context, c *localCall) ([]any, error) {
+	return s.formatCmd(ctx, c, formatTable)
 }
 
-func renderedOutput(text string) []any {
-	if text == "" {
-		return nil
+// formatCmd is Format-List and Format-Table. Calculated properties are
+// evaluated first, as Select-Object does.
+func (s *Shell) formatCmd(ctx context.Context, c *localCall, mode formatMode) ([]any, error) {
+	items, props := c.input, c.names("Property")
+	specs := flatten(c.args["Property"])
+	for _, spec := range specs {
+		if _, ok := spec.(*hashtable); ok {
+			var err error
+			if items, err = s.selectProperties(ctx, nonNil(items), specs); err != nil {
+				return nil, err
+			}
+			props = nil
+			break
+		}
 	}
-	return []any{rendered(text)}
+	text := s.render(items, mode, props)
+	if text == "" {
+		return nil, nil
+	}
+	return []any{rendered(text)}, nil
 }
 
 func selectObject(s *Shell, ctx context.Context, c *localCall) ([]any, error) {
@@ -191,7 +206,12 @@ func selectObject(s *Shell, ctx context.Context, c *localCall) ([]any, error) {
 	if !c.has("Property") {
 		return items, nil
 	}
-	specs := flatten(c.args["Property"])
+	return s.selectProperties(ctx, items, flatten(c.args["Property"]))
+}
+
+// selectProperties projects items onto property specs: names, wildcard
+// patterns and calculated properties @{Name=…; Expression={…}}.
+func (s *Shell) selectProperties(ctx context.Context, items, specs []any) ([]any, error) {
 	out := make([]any, 0, len(items))
 	for _, it := range items {
 		obj := &adminapi.Object{Type: "Selected." + typeName(it)}
@@ -377,25 +397,46 @@ func convertToJSON(_ *Shell, _ context.Context, c *localCall) ([]any, error) {
 	return []any{toJSON(v, depth, c.on("Compress"))}, nil
 }
 
-func sortObject(_ *Shell, _ context.Context, c *localCall) ([]any, error) {
+func sortObject(s *Shell, ctx context.Context, c *localCall) ([]any, error) {
 	items := nonNil(c.input)
-	props := c.names("Property")
-	key := func(v any, i int) any {
-		if len(props) == 0 {
-			return v
+	specs := flatten(c.args["Property"])
+	keys := make([][]any, len(items))
+	for i, it := range items {
+		if len(specs) == 0 {
+			keys[i] = []any{it}
+			continue
 		}
-		return member(v, props[i])
+		for _, spec := range specs {
+			var v any
+			if h, ok := spec.(*hashtable); ok {
+				var err error
+				if _, v, err = s.calculated(ctx, h, it); err != nil {
+					return nil, err
+				}
+			} else {
+				v = member(it, toString(spec))
+			}
+			keys[i] = append(keys[i], v)
+		}
+	}
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
 	}
 	desc := c.on("Descending")
-	sort.SliceStable(items, func(i, j int) bool {
-		for k := 0; k < max(1, len(props)); k++ {
-			if c := sortCompare(key(items[i], k), key(items[j], k)); c != 0 {
-				return (c < 0) != desc
+	sort.SliceStable(order, func(a, b int) bool {
+		for k := range keys[order[a]] {
+			if cmp := sortCompare(keys[order[a]][k], keys[order[b]][k]); cmp != 0 {
+				return (cmp < 0) != desc
 			}
 		}
 		return false
 	})
-	return items, nil
+	out := make([]any, len(items))
+	for i, o := range order {
+		out[i] = items[o]
+	}
+	return out, nil
 }
 
 // sortCompare orders values for Sort-Object: $null first, numbers
