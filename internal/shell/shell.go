@@ -167,7 +167,7 @@ func (r *termReader) reset() {
 	if r.t != nil {
 		t.History = r.t.History
 	}
-	if w, h, err := term.GetSize(r.fd); err == nil {
+	if w, h, err := term.GetSize(r.fd); err == nil && w > 0 && h > 0 {
 		_ = t.SetSize(w, h)
 	}
 	r.t = t
