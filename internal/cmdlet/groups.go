@@ -394,6 +394,9 @@ func removeDistributionGroup(c *Call) error {
 	if err := checkGroupManager(c, g, "Remove-DistributionGroup"); err != nil {
 		return err
 	}
+	if err := keepAdministrator(c, g, "remove"); err != nil {
+		return err
+	}
 	if err := noConfirm(c); err != nil {
 		return err
 	}
@@ -438,6 +441,9 @@ func changeGroupMember(c *Call, add bool) error {
 	}
 	if m.ID == g.ID {
 		return invalidArg("The group \"%s\" can't be a member of itself.", g.Name)
+	}
+	if contains(c.S.GroupsTransitive(g.ID), m.ID) {
+		return invalidArg("Adding \"%s\" to \"%s\" would make group membership circular: \"%s\" is already a member of \"%s\", directly or through other groups.", m.Name, g.Name, g.Name, m.Name)
 	}
 	if err := checkRoomListMember(g, m); err != nil {
 		return err

@@ -234,6 +234,7 @@ func TestGroupMembership(t *testing.T) {
 		{"shared mailbox into a room list", "Add-DistributionGroupMember", map[string]any{"Identity": "b1", "Member": "helpdesk"}, "InvalidOperationException", nil},
 		{"group into a room list", "Add-DistributionGroupMember", map[string]any{"Identity": "Campus", "Member": "Sales"}, "InvalidOperationException", nil},
 		{"group into itself", "Add-DistributionGroupMember", map[string]any{"Identity": "Sales", "Member": "Sales"}, "ArgumentException", []string{"member of itself"}},
+		{"circular nesting", "Add-DistributionGroupMember", map[string]any{"Identity": "b1", "Member": "Campus"}, "ArgumentException", []string{"circular"}},
 		{"role group as the group", "Add-DistributionGroupMember", map[string]any{"Identity": "Organization Management", "Member": "kim"}, "ManagementObjectNotFoundException",
 			[]string{fmt.Sprintf("The operation couldn't be performed because object 'Organization Management' couldn't be found on '%s'.", d.ServerName)}},
 		{"role group as the member", "Add-DistributionGroupMember", map[string]any{"Identity": "Sales", "Member": "Organization Management"}, "ManagementObjectNotFoundException",

@@ -1273,6 +1273,11 @@ func setMailboxRun(c *Call) error {
 			if r.ID == c.Caller.ID {
 				return invalidOp("You can't convert your own mailbox to a %s mailbox: its account would be disabled and you couldn't sign in any more.", strings.ToLower(t))
 			}
+			if nt != d.UserMailbox {
+				if err := keepAdministrator(c, r, "convert"); err != nil {
+					return err
+				}
+			}
 			if r.Type == d.RoomMailbox {
 				for _, g := range c.S.MemberOf(r.ID) {
 					if gr := c.S.Recipient(g); gr != nil && gr.Type == d.RoomList {
@@ -1356,6 +1361,17 @@ func removeReferences(c *Call, gone *d.Recipient) error {
 	return nil
 }
 
+// keepAdministrator refuses a change that would leave Organization
+// Management without members (the same rule Remove-RoleGroupMember applies).
+func keepAdministrator(c *Call, r *d.Recipient, verb string) error {
+	for _, gid := range c.S.MemberOf(r.ID) {
+		if g := c.S.Recipient(gid); g != nil && g.Type == d.RoleGroup && g.Name == orgManagement && c.S.MemberCount(gid) == 1 {
+			return invalidOp("You can't %s %q: it is the last member of %s, and the organization would be left without an administrator. Add another member to %s first.", verb, r.Name, orgManagement, orgManagement)
+		}
+	}
+	return nil
+}
+
 func removeMailbox(c *Call) error {
 	target, err := c.S.Resolve(c.Org.ID, c.Str("Identity"), d.Mailboxes, false)
 	if err != nil {
@@ -1363,6 +1379,9 @@ func removeMailbox(c *Call) error {
 	}
 	if target.ID == c.Caller.ID {
 		return invalidOp("You can't remove your own mailbox %q: you are signed in with it.", target.Name)
+	}
+	if err := keepAdministrator(c, target, "remove"); err != nil {
+		return err
 	}
 	if err := rbac.CanWrite(c.S, c.Caller, "Remove-Mailbox", target); err != nil {
 		return err

@@ -557,6 +557,13 @@ func TestRemoveMailbox(t *testing.T) {
 	kim := o.recipient("Kim Akers")
 
 	o.fails(o.adminID, "Remove-Mailbox", map[string]any{"Identity": "admin"}, "InvalidOperationException", "your own mailbox")
+	// Another recipient administrator can't remove or convert the last member of Organization Management.
+	recipAdmin := o.addUser("Recipient Admin", map[string]string{"Mail Recipients": d.ScopeOrganization, "Mail Recipient Creation": d.ScopeOrganization})
+	o.fails(recipAdmin, "Remove-Mailbox", map[string]any{"Identity": "admin"}, "InvalidOperationException", "last member of Organization Management")
+	o.fails(recipAdmin, "Set-Mailbox", map[string]any{"Identity": "admin", "Type": "Shared"}, "InvalidOperationException", "last member of Organization Management")
+	if resp := o.runAs(recipAdmin, "Set-Mailbox", map[string]any{"Identity": "admin", "Office": "HQ"}); resp.Error != nil {
+		t.Fatalf("other changes are allowed: %s", resp.Error.Message)
+	}
 	o.fails(o.adminID, "Remove-Mailbox", map[string]any{"Identity": "ghost"}, "ManagementObjectNotFoundException", "'ghost'")
 	o.fails(o.adminID, "Remove-Mailbox", map[string]any{"Identity": "Sales"}, "ManagementObjectNotFoundException")
 	o.fails(o.adminID, "Remove-Mailbox", map[string]any{"Identity": "kim", "Confirm": true}, "ArgumentException", "-Confirm:$false")
