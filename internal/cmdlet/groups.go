@@ -25,7 +25,7 @@ func groupCmdlets() []*Def {
 
 	setGroup := []Param{reqID, str("Name"), str("DisplayName"), str("Alias"), str("PrimarySmtpAddress"), strs("EmailAddresses"),
 		strs("ManagedBy"), str("MemberJoinRestriction"), str("MemberDepartRestriction"), sw("RoomList"),
-		boolean("RequireSenderAuthenticationEnabled"), sw("BypassSecurityGroupManagerCheck"), sw("Force"), sw("Confirm")}
+		boolean("RequireSenderAuthenticationEnabled"), sw("BypassSecurityGroupManagerCheck"), sw("Force")}
 	for i := 1; i <= 15; i++ {
 		setGroup = append(setGroup, str("CustomAttribute"+strconv.Itoa(i)))
 	}
@@ -35,16 +35,16 @@ func groupCmdlets() []*Def {
 				str("Alias"), str("DisplayName"), str("PrimarySmtpAddress"), str("Type"), strs("Members"), strs("ManagedBy"),
 				str("MemberJoinRestriction"), str("MemberDepartRestriction"), sw("RoomList"),
 				boolean("RequireSenderAuthenticationEnabled"), sw("CopyOwnerToMember"), str("Description"), str("Notes"),
-				str("OrganizationalUnit"), sw("IgnoreNamingPolicy"), sw("Force"), sw("Confirm")}},
+				str("OrganizationalUnit"), sw("IgnoreNamingPolicy"), sw("Force")}},
 		{Name: "Get-DistributionGroup", Run: getDistributionGroup,
 			Params: []Param{id, str("Filter"), strs("RecipientTypeDetails"), str("ManagedBy"), num("ResultSize"), str("Anr")}},
 		{Name: "Set-DistributionGroup", Write: true, Run: setDistributionGroup, Params: setGroup},
 		{Name: "Remove-DistributionGroup", Write: true, Run: removeDistributionGroup,
-			Params: []Param{reqID, sw("BypassSecurityGroupManagerCheck"), sw("Force"), sw("Confirm")}},
+			Params: []Param{reqID, sw("BypassSecurityGroupManagerCheck"), sw("Force")}},
 		{Name: "Add-DistributionGroupMember", Write: true, Run: func(c *Call) error { return changeGroupMember(c, true) },
-			Params: []Param{reqID, member, sw("BypassSecurityGroupManagerCheck"), sw("Confirm")}},
+			Params: []Param{reqID, member, sw("BypassSecurityGroupManagerCheck")}},
 		{Name: "Remove-DistributionGroupMember", Write: true, Run: func(c *Call) error { return changeGroupMember(c, false) },
-			Params: []Param{reqID, member, sw("BypassSecurityGroupManagerCheck"), sw("Confirm")}},
+			Params: []Param{reqID, member, sw("BypassSecurityGroupManagerCheck")}},
 		{Name: "Get-DistributionGroupMember", Run: getDistributionGroupMember,
 			Params: []Param{reqID, num("ResultSize")}},
 		{Name: "Get-Group", Run: getGroup,
@@ -173,9 +173,6 @@ func newDistributionGroup(c *Call) error {
 			return invalidArg("A room list is a distribution group; it can't be created with -Type Security.")
 		}
 		typ = d.RoomList
-	}
-	if err := noConfirm(c); err != nil {
-		return err
 	}
 	alias := strings.TrimSpace(c.Str("Alias"))
 	if c.Has("Alias") {
@@ -327,9 +324,6 @@ func setDistributionGroup(c *Call) error {
 	if err := checkGroupManager(c, g, "Set-DistributionGroup"); err != nil {
 		return err
 	}
-	if err := noConfirm(c); err != nil {
-		return err
-	}
 	r := g.Clone()
 	if err := setName(c, r); err != nil {
 		return err
@@ -397,9 +391,6 @@ func removeDistributionGroup(c *Call) error {
 	if err := keepAdministrator(c, g, "remove"); err != nil {
 		return err
 	}
-	if err := noConfirm(c); err != nil {
-		return err
-	}
 	if err := removeReferences(c, g); err != nil {
 		return err
 	}
@@ -421,9 +412,6 @@ func changeGroupMember(c *Call, add bool) error {
 		cmdlet = "Remove-DistributionGroupMember"
 	}
 	if err := checkGroupManager(c, g, cmdlet); err != nil {
-		return err
-	}
-	if err := noConfirm(c); err != nil {
 		return err
 	}
 	isMember := c.S.IsMember(g.ID, m.ID)

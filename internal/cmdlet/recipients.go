@@ -35,7 +35,7 @@ func recipientCmdlets() []*Def {
 	secure := func(n string) Param { return Param{Name: n, Kind: adminapi.KindSecure} }
 
 	setMailbox := []Param{reqID, str("Name"), str("Alias"), str("DisplayName"), str("PrimarySmtpAddress"), strs("EmailAddresses"),
-		str("Office"), num("ResourceCapacity"), str("Type"), strs("GrantSendOnBehalfTo"), secure("Password"), sw("Force"), sw("Confirm")}
+		str("Office"), num("ResourceCapacity"), str("Type"), strs("GrantSendOnBehalfTo"), secure("Password"), sw("Force")}
 	for i := 1; i <= 15; i++ {
 		setMailbox = append(setMailbox, str("CustomAttribute"+strconv.Itoa(i)))
 	}
@@ -45,17 +45,17 @@ func recipientCmdlets() []*Def {
 				str("Alias"), str("DisplayName"), str("FirstName"), str("LastName"), str("UserPrincipalName"),
 				str("MicrosoftOnlineServicesID"), secure("Password"), str("PrimarySmtpAddress"),
 				sw("Room"), sw("Equipment"), sw("Shared"), num("ResourceCapacity"), sw("ResetPasswordOnNextLogon"),
-				str("OrganizationalUnit"), sw("Force"), sw("Confirm")}},
+				str("OrganizationalUnit"), sw("Force")}},
 		{Name: "Get-Mailbox", Run: getMailbox,
 			Params: []Param{id, str("Filter"), strs("RecipientTypeDetails"), num("ResultSize"), str("Anr")}},
 		{Name: "Set-Mailbox", Write: true, Run: setMailboxRun, Params: setMailbox},
 		{Name: "Remove-Mailbox", Write: true, Run: removeMailbox,
-			Params: []Param{reqID, {Name: "Permanent", Kind: adminapi.KindBool}, sw("Force"), sw("Confirm")}},
+			Params: []Param{reqID, {Name: "Permanent", Kind: adminapi.KindBool}, sw("Force")}},
 		{Name: "Get-User", Run: getUser,
 			Params: []Param{id, str("Filter"), strs("RecipientTypeDetails"), num("ResultSize"), str("Anr")}},
 		{Name: "Set-User", Write: true, Run: setUser,
 			Params: []Param{reqID, str("FirstName"), str("LastName"), str("DisplayName"), str("Department"), str("Company"),
-				str("City"), str("Office"), str("Title"), str("Manager"), sw("Force"), sw("Confirm")}},
+				str("City"), str("Office"), str("Title"), str("Manager"), sw("Force")}},
 		{Name: "Get-Recipient", Run: getRecipient,
 			Params: []Param{id, str("Filter"), strs("RecipientType"), strs("RecipientTypeDetails"), str("RecipientPreviewFilter"),
 				num("ResultSize"), str("Anr")}},
@@ -411,15 +411,6 @@ func matchEnum(v string, valid []string) (string, bool) {
 	return "", false
 }
 
-// noConfirm refuses -Confirm:$true: Actas has no interactive confirmation,
-// and proceeding would ignore a request to be asked first.
-func noConfirm(c *Call) error {
-	if c.Bool("Confirm") {
-		return invalidArg("Actas doesn't prompt for confirmation, and nothing was changed. Run the command again with -Confirm:$false (or without -Confirm) to perform it.")
-	}
-	return nil
-}
-
 // ---------------------------------------------------------------------------
 // New-Mailbox
 
@@ -575,9 +566,6 @@ func newMailbox(c *Call) error {
 	}
 	if c.Bool("ResetPasswordOnNextLogon") {
 		c.Warn("Actas can't require a password change at the next sign-in; -ResetPasswordOnNextLogon was ignored.")
-	}
-	if err := noConfirm(c); err != nil {
-		return err
 	}
 	r, err := buildMailbox(c.S, c.Org, MailboxSpec{
 		Name: c.Str("Name"), Alias: c.Str("Alias"), DisplayName: c.Str("DisplayName"), FirstName: c.Str("FirstName"),
@@ -750,8 +738,8 @@ type listSpec struct {
 }
 
 // listRecipients runs the common part of the Get-* recipient cmdlets:
-// -Identity (wildcards allowed; every match is returned, as Get-* cmdlets
-// do), -Anr, -Filter, -RecipientTypeDetails and -ResultSize.
+// -Identity (one object, or every match of a wildcard), -Anr, -Filter,
+// -RecipientTypeDetails and -ResultSize.
 func listRecipients(c *Call, spec listSpec) ([]*d.Recipient, error) {
 	idv := strings.TrimSpace(c.Str("Identity"))
 	if idv != "" && c.Has("Anr") {
@@ -770,9 +758,17 @@ func listRecipients(c *Call, spec listSpec) ([]*d.Recipient, error) {
 		return nil, err
 	}
 	var cands []*d.Recipient
-	if idv != "" {
+	switch {
+	case strings.Contains(idv, "*"):
 		cands = c.S.Find(c.Org.ID, idv, spec.kinds)
-	} else {
+	case idv != "":
+		// One object or an error: two matches are ambiguous, as in Exchange.
+		r, err := c.S.Resolve(c.Org.ID, idv, spec.kinds, false)
+		if err != nil {
+			return nil, err
+		}
+		cands = []*d.Recipient{r}
+	default:
 		for _, r := range c.S.Recipients(c.Org.ID) {
 			if spec.kinds(r) {
 				cands = append(cands, r)
@@ -1235,9 +1231,6 @@ func setMailboxRun(c *Call) error {
 	if err := rbac.CanWrite(c.S, c.Caller, "Set-Mailbox", target); err != nil {
 		return err
 	}
-	if err := noConfirm(c); err != nil {
-		return err
-	}
 	r := target.Clone()
 	if err := setName(c, r); err != nil {
 		return err
@@ -1386,9 +1379,6 @@ func removeMailbox(c *Call) error {
 	if err := rbac.CanWrite(c.S, c.Caller, "Remove-Mailbox", target); err != nil {
 		return err
 	}
-	if err := noConfirm(c); err != nil {
-		return err
-	}
 	if err := removeReferences(c, target); err != nil {
 		return err
 	}
@@ -1409,9 +1399,6 @@ func setUser(c *Call) error {
 	}
 	if c.Has("Manager") {
 		return invalidArg("Actas doesn't store the Manager property yet; nothing was changed. Run the command again without -Manager.")
-	}
-	if err := noConfirm(c); err != nil {
-		return err
 	}
 	r := target.Clone()
 	if err := setDisplayName(c, r); err != nil {
