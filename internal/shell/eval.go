@@ -193,44 +193,43 @@ func (s *Shell) runCommand(ctx context.Context, c *command, input []any, hasInpu
 	if full, ok := aliases[strings.ToLower(name)]; ok {
 		name = full
 	}
-	if lc, ok := localCmdlets[strings.ToLower(name)]; ok {
-		args, err := s.evalArgs(ctx, c.args)
-		if err != nil {
+	lc, local := localCmdlets[strings.ToLower(name)]
+	info := &adminapi.CmdletInfo{}
+	if local {
+		info.Name, info.Params = lc.name, lc.params
+	} else {
+		var err error
+		if info, err = s.cmdlet(ctx, name); err != nil {
 			return nil, err
 		}
-		b, err := bind(lc.name, lc.params, args, lc.acceptAny)
-		if err != nil {
-			return nil, err
-		}
-		out, err := lc.run(s, ctx, &localCall{args: b.values, input: input, hasInput: hasInput})
-		if err != nil {
-			if isFatal(err) {
-				return out, err
-			}
-			rec := asRecord(err)
-			rec.Cmdlet = lc.name
-			if err := s.cmdError(rec, b); err != nil {
-				return out, err
-			}
-		}
-		s.setOutVar(b, out)
-		return out, nil
-	}
-	info, err := s.cmdlet(ctx, name)
-	if err != nil {
-		return nil, err
 	}
 	args, err := s.evalArgs(ctx, c.args)
 	if err != nil {
 		return nil, err
 	}
-	b, err := bind(info.Name, info.Params, args, false)
+	b, err := bind(info.Name, info.Params, args, local && lc.acceptAny)
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.invoke(ctx, info, b, input, hasInput)
+	var out []any
+	if local {
+		out, err = s.runLocal(ctx, lc, b, input)
+	} else {
+		out, err = s.invoke(ctx, info, b, input, hasInput)
+	}
 	s.setOutVar(b, out)
 	return out, err
+}
+
+// runLocal runs a shell-local cmdlet; an error it returns is non-terminating.
+func (s *Shell) runLocal(ctx context.Context, lc *localCmdlet, b *binding, input []any) ([]any, error) {
+	out, err := lc.run(s, ctx, &localCall{args: b.values, input: input})
+	if err == nil || isFatal(err) {
+		return out, err
+	}
+	rec := asRecord(err)
+	rec.Cmdlet = lc.name
+	return out, s.cmdError(rec, b)
 }
 
 func (s *Shell) evalArgs(ctx context.Context, args []cmdArg) ([]argValue, error) {
@@ -275,7 +274,7 @@ func (s *Shell) cmdletList(ctx context.Context) ([]adminapi.CmdletInfo, error) {
 	}
 	list, err := s.backend.Cmdlets(ctx)
 	if err != nil {
-		return nil, s.transportError("", ctx, err)
+		return nil, s.transportError(ctx, "", err)
 	}
 	if list == nil {
 		list = []adminapi.CmdletInfo{}
@@ -285,7 +284,7 @@ func (s *Shell) cmdletList(ctx context.Context) ([]adminapi.CmdletInfo, error) {
 }
 
 // transportError is a failed call to the server: it ends the statement.
-func (s *Shell) transportError(cmdlet string, ctx context.Context, err error) error {
+func (s *Shell) transportError(ctx context.Context, cmdlet string, err error) error {
 	if ctx.Err() != nil {
 		return stopped()
 	}
@@ -349,7 +348,7 @@ func (s *Shell) invoke(ctx context.Context, info *adminapi.CmdletInfo, b *bindin
 		}
 		resp, err := s.backend.Invoke(ctx, adminapi.Request{Cmdlet: info.Name, Params: p})
 		if err != nil {
-			return out, s.transportError(info.Name, ctx, err)
+			return out, s.transportError(ctx, info.Name, err)
 		}
 		if b.common.warningAction != "silentlycontinue" && b.common.warningAction != "ignore" {
 			for _, w := range resp.Warnings {

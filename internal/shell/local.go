@@ -21,9 +21,8 @@ type localCmdlet struct {
 // localCall is one invocation: bound values by canonical parameter name, as
 // evaluated, and the pipeline input.
 type localCall struct {
-	args     map[string]any
-	input    []any
-	hasInput bool
+	args  map[string]any
+	input []any
 }
 
 func (c *localCall) has(name string) bool { _, ok := c.args[name]; return ok }
