@@ -141,7 +141,7 @@ func TestRequests(t *testing.T) {
 func TestWhatIfOutput(t *testing.T) {
 	r := runScript(t, `Remove-ManagementScope old -WhatIf; Get-ManagementScope -Orphan | Remove-ManagementScope -WhatIf; New-ManagementScope -WhatIf`)
 	want := "What if: Performing the operation \"Remove-ManagementScope\" on target \"old\".\n" +
-		"What if: Performing the operation \"Remove-ManagementScope\" on target \"g-old-1\".\n" +
+		"What if: Performing the operation \"Remove-ManagementScope\" on target \"Old1\".\n" +
 		"What if: Performing the operation \"Remove-ManagementScope\" on target \"Old2\".\n" +
 		"What if: Performing the operation \"New-ManagementScope\".\n"
 	if r.stdout != want || !r.ok {

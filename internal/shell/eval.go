@@ -302,7 +302,15 @@ func (s *Shell) invoke(ctx context.Context, info *adminapi.CmdletInfo, b *bindin
 	if err != nil {
 		return nil, err
 	}
-	calls := []map[string]any{params}
+	// Each request, with what -WhatIf names as its target.
+	type call struct {
+		params map[string]any
+		target any
+	}
+	calls := []call{{params, params["Identity"]}}
+	if calls[0].target == nil {
+		calls[0].target = params["Name"]
+	}
 	if hasInput {
 		calls = nil
 		var pp *adminapi.ParamInfo
@@ -332,21 +340,25 @@ func (s *Shell) invoke(ctx context.Context, info *adminapi.CmdletInfo, b *bindin
 			if err != nil {
 				return nil, err
 			}
-			call := make(map[string]any, len(params)+1)
+			p := make(map[string]any, len(params)+1)
 			for k, v := range params {
-				call[k] = v
+				p[k] = v
 			}
-			call[pp.Name] = v
-			calls = append(calls, call)
+			p[pp.Name] = v
+			calls = append(calls, call{p, obj})
 		}
 	}
 	var out []any
-	for _, p := range calls {
+	for _, c := range calls {
 		if b.common.whatIf {
-			fmt.Fprintf(s.stdout, "What if: Performing the operation \"%s\"%s.\n", info.Name, whatIfTarget(info, p))
+			target := ""
+			if c.target != nil {
+				target = fmt.Sprintf(" on target \"%s\"", toString(c.target))
+			}
+			fmt.Fprintf(s.stdout, "What if: Performing the operation \"%s\"%s.\n", info.Name, target)
 			continue
 		}
-		resp, err := s.backend.Invoke(ctx, adminapi.Request{Cmdlet: info.Name, Params: p})
+		resp, err := s.backend.Invoke(ctx, adminapi.Request{Cmdlet: info.Name, Params: c.params})
 		if err != nil {
 			return out, s.transportError(ctx, info.Name, err)
 		}
@@ -367,21 +379,6 @@ func (s *Shell) invoke(ctx context.Context, info *adminapi.CmdletInfo, b *bindin
 		}
 	}
 	return out, nil
-}
-
-func whatIfTarget(info *adminapi.CmdletInfo, params map[string]any) string {
-	var names []string
-	for _, p := range info.Params {
-		if p.Pipeline {
-			names = append(names, p.Name)
-		}
-	}
-	for _, n := range append(names, "Identity", "Name") {
-		if v, ok := params[n]; ok && v != nil {
-			return fmt.Sprintf(" on target \"%s\"", toString(v))
-		}
-	}
-	return ""
 }
 
 // cmdError handles a non-terminating error of a command according to its
