@@ -1316,6 +1316,9 @@ func setMailboxRun(c *Call) error {
 		if c.Str("Password") == "" {
 			return validationError("Password", "The argument is null or empty. Provide an argument that is not null or empty, and then try the command again.")
 		}
+		if err := checkPasswordReset(c, target); err != nil {
+			return err
+		}
 		h, err := hashNewPassword(c.Str("Password"))
 		if err != nil {
 			return err
@@ -1323,6 +1326,21 @@ func setMailboxRun(c *Call) error {
 		r.PasswordHash, r.AccountDisabled = h, false
 	}
 	return saveChanged(c, target, r)
+}
+
+// checkPasswordReset keeps a password reset from being a privilege
+// escalation: the password of an account that holds management roles
+// (Organization Management, ApplicationImpersonation, ...) can be reset only
+// by the account itself or by a holder of Role Management, who could grant
+// those roles anyway.
+func checkPasswordReset(c *Call, target *d.Recipient) error {
+	if target.ID == c.Caller.ID || len(rbac.ReachingAssignments(c.S, target)) == 0 || rbac.MayRun(c.S, c.Caller, "New-ManagementRoleAssignment") {
+		return nil
+	}
+	return &adminapi.Error{
+		Message:  fmt.Sprintf("You can't reset the password of %q: it holds management roles, and its password would give you its rights. (Actas: resetting the password of an account with role assignments requires the Role Management role.)", target.Name),
+		Category: "PermissionDenied", Exception: "UnauthorizedAccessException", Target: target.Name,
+	}
 }
 
 // ---------------------------------------------------------------------------

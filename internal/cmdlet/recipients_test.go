@@ -565,6 +565,17 @@ func TestRemoveMailbox(t *testing.T) {
 	if resp := o.runAs(recipAdmin, "Set-Mailbox", map[string]any{"Identity": "admin", "Office": "HQ"}); resp.Error != nil {
 		t.Fatalf("other changes are allowed: %s", resp.Error.Message)
 	}
+	// Nor take over a privileged account by resetting its password; an ordinary user's is fine.
+	o.fails(recipAdmin, "Set-Mailbox", map[string]any{"Identity": "admin", "Password": userPassword}, "UnauthorizedAccessException", "Role Management")
+	if resp := o.runAs(recipAdmin, "Set-Mailbox", map[string]any{"Identity": "leeg", "Password": userPassword}); resp.Error != nil {
+		t.Fatalf("reset an ordinary password: %s", resp.Error.Message)
+	}
+	if resp := o.runAs(recipAdmin, "Set-Mailbox", map[string]any{"Identity": "Recipient Admin", "Password": userPassword}); resp.Error != nil {
+		t.Fatalf("reset one's own password: %s", resp.Error.Message)
+	}
+	if resp := o.run("Set-Mailbox", map[string]any{"Identity": "Recipient Admin", "Password": "An0ther-Passw0rd"}); resp.Error != nil {
+		t.Fatalf("Role Management resets a privileged password: %s", resp.Error.Message)
+	}
 	o.fails(o.adminID, "Remove-Mailbox", map[string]any{"Identity": "ghost"}, "ManagementObjectNotFoundException", "'ghost'")
 	o.fails(o.adminID, "Remove-Mailbox", map[string]any{"Identity": "Sales"}, "ManagementObjectNotFoundException")
 
