@@ -91,3 +91,11 @@ func TestInteractive(t *testing.T) {
 		t.Errorf("requests: %s", got)
 	}
 }
+
+func TestInteractiveUnfinishedInputAtEOF(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	ok := New(&fakeBackend{cmdlets: testCmdlets}, &stdout, &stderr).Interactive(context.Background(), strings.NewReader("'a'\n'unterminated"), &bytes.Buffer{})
+	if ok || stdout.String() != "a\n" || !strings.Contains(stderr.String(), "The string is missing the terminator") {
+		t.Errorf("ok=%v stdout=%q stderr=%q", ok, stdout.String(), stderr.String())
+	}
+}

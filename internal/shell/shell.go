@@ -104,12 +104,12 @@ func (s *Shell) Interactive(ctx context.Context, in io.Reader, out io.Writer) bo
 			buf.Reset()
 			continue
 		}
-		if err != nil {
+		if err != nil && buf.Len() == 0 {
 			break
 		}
 		buf.WriteString(line)
 		buf.WriteByte('\n')
-		if needsMoreInput(buf.String()) {
+		if err == nil && needsMoreInput(buf.String()) {
 			continue
 		}
 		script := buf.String()
@@ -117,7 +117,7 @@ func (s *Shell) Interactive(ctx context.Context, in io.Reader, out io.Writer) bo
 		runCtx, stop := signal.NotifyContext(ctx, os.Interrupt)
 		exited := s.exec(runCtx, script)
 		stop()
-		if exited {
+		if exited || err != nil {
 			break
 		}
 	}
