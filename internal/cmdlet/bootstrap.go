@@ -25,7 +25,9 @@ func CreateOrganization(ctx context.Context, dir *d.Directory, name, domain, adm
 		name = domain
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	org := &d.Org{ID: newGUID(), Name: name, Domains: []string{domain}, WhenCreated: now}
+	// The organization keeps full precision: the first-created one is the
+	// server's default for `actas shell --data`.
+	org := &d.Org{ID: newGUID(), Name: name, Domains: []string{domain}, WhenCreated: time.Now().UTC()}
 	var admin *d.Recipient
 	err := dir.Write(ctx, func(tx *d.Tx) error {
 		s := tx.State()

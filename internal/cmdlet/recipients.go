@@ -1352,12 +1352,15 @@ func checkPasswordReset(c *Call, target *d.Recipient) error {
 // these links itself when an object is deleted.
 func removeReferences(c *Call, gone *d.Recipient) error {
 	for _, r := range c.S.Recipients(gone.Org) {
-		if r.ID == gone.ID || !(contains(r.ManagedBy, gone.ID) || contains(r.GrantSendOnBehalfTo, gone.ID)) {
+		if r.ID == gone.ID || !(contains(r.ManagedBy, gone.ID) || contains(r.GrantSendOnBehalfTo, gone.ID) ||
+			contains(r.FullAccess, gone.ID) || contains(r.SendAs, gone.ID)) {
 			continue
 		}
 		cl := r.Clone()
 		cl.ManagedBy = without(cl.ManagedBy, gone.ID)
 		cl.GrantSendOnBehalfTo = without(cl.GrantSendOnBehalfTo, gone.ID)
+		cl.FullAccess = without(cl.FullAccess, gone.ID)
+		cl.SendAs = without(cl.SendAs, gone.ID)
 		cl.WhenChanged = c.Now()
 		if len(r.ManagedBy) > 0 && len(cl.ManagedBy) == 0 && r.Type != d.RoleGroup {
 			c.Warn("The group %q has no owner any more; it can be managed only with -BypassSecurityGroupManagerCheck until you set -ManagedBy.", r.Name)
