@@ -34,7 +34,7 @@ type Server struct {
 	// SystemToken authorizes organization management (actas org add) while
 	// the server runs; empty disables the endpoint.
 	SystemToken string
-	reqID atomic.Uint64
+	reqID       atomic.Uint64
 }
 
 // New returns a server over a cmdlet registry.
