@@ -797,9 +797,9 @@ func renderRoleGroup(s *d.State, g *d.Recipient) *adminapi.Object {
 			{Name: "Name", Value: g.Name},
 			{Name: "AssignedRoles", Value: roles},
 			{Name: "RoleAssignments", Value: assigns},
-			{Name: "ManagedBy", Value: namesOf(s, g.ManagedBy)},
+			{Name: "ManagedBy", Value: linkNames(s, g.ManagedBy)},
 			{Name: "Roles", Value: roles},
-			{Name: "Members", Value: namesOf(s, s.Members(g.ID))},
+			{Name: "Members", Value: linkNames(s, s.Members(g.ID))},
 			{Name: "RoleGroupType", Value: "Standard"},
 			{Name: "Description", Value: g.Description},
 			{Name: "DisplayName", Value: g.DisplayName},
@@ -809,17 +809,6 @@ func renderRoleGroup(s *d.State, g *d.Recipient) *adminapi.Object {
 			{Name: "WhenCreatedUTC", Value: fmtTime(g.WhenCreated)},
 			{Name: "WhenChangedUTC", Value: fmtTime(g.WhenChanged)},
 		}}
-}
-
-func namesOf(s *d.State, ids []string) []any {
-	out := []any{}
-	for _, id := range ids {
-		if r := s.Recipient(id); r != nil {
-			out = append(out, r.Name)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].(string) < out[j].(string) })
-	return out
 }
 
 func removeRoleGroup(c *Call) error {
