@@ -2,7 +2,6 @@ package cmdlet
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/actasmail/actas/internal/adminapi"
