@@ -1404,6 +1404,15 @@ func removeMailbox(c *Call) error {
 		return err
 	}
 	c.Tx.DeleteRecipient(target.ID)
+	if mbx := c.reg.mailboxes; mbx != nil {
+		// The recipient is gone; its contents go with it. A failure here
+		// leaves unreachable rows, never a half-removed recipient.
+		c.Tx.OnCommit(func(*d.State) {
+			if err := mbx.Remove(c.ctx, target.ID); err != nil {
+				c.log.Error("remove mailbox contents", "mailbox", target.ID, "err", err)
+			}
+		})
+	}
 	return nil
 }
 

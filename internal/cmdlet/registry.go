@@ -16,6 +16,7 @@ import (
 
 	"github.com/actasmail/actas/internal/adminapi"
 	d "github.com/actasmail/actas/internal/directory"
+	"github.com/actasmail/actas/internal/mailbox"
 	"github.com/actasmail/actas/internal/opath"
 	"github.com/actasmail/actas/internal/rbac"
 )
@@ -54,22 +55,27 @@ func (def *Def) param(name string) *Param {
 
 // Registry holds every cmdlet and runs them against a directory.
 type Registry struct {
-	dir  *d.Directory
-	defs map[string]*Def
-	log  *slog.Logger
-	now  func() time.Time
+	dir       *d.Directory
+	mailboxes mailbox.Mailboxes // nil until SetMailboxes
+	defs      map[string]*Def
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // New returns a registry with every Actas cmdlet.
 func New(dir *d.Directory, log *slog.Logger) *Registry {
 	r := &Registry{dir: dir, defs: map[string]*Def{}, log: log, now: time.Now}
-	for _, group := range [][]*Def{recipientCmdlets(), groupCmdlets(), rbacCmdlets(), permissionCmdlets()} {
+	for _, group := range [][]*Def{recipientCmdlets(), groupCmdlets(), rbacCmdlets(), permissionCmdlets(), folderPermissionCmdlets()} {
 		for _, def := range group {
 			r.defs[strings.ToLower(def.Name)] = def
 		}
 	}
 	return r
 }
+
+// SetMailboxes gives the cmdlets that touch mailbox contents (folder
+// permissions, mailbox removal) the mailbox store.
+func (r *Registry) SetMailboxes(m mailbox.Mailboxes) { r.mailboxes = m }
 
 // Directory returns the directory the registry works on.
 func (r *Registry) Directory() *d.Directory { return r.dir }
@@ -111,7 +117,7 @@ func (r *Registry) Invoke(ctx context.Context, callerID string, req adminapi.Req
 	if def == nil {
 		return &adminapi.Response{Error: notRecognized(req.Cmdlet, "")}
 	}
-	c := &Call{ctx: ctx, def: def, args: map[string]any{}, now: r.now().UTC().Truncate(time.Second), log: r.log}
+	c := &Call{ctx: ctx, reg: r, def: def, args: map[string]any{}, now: r.now().UTC().Truncate(time.Second), log: r.log}
 	if err := c.bind(req.Params); err != nil {
 		return &adminapi.Response{Error: toAPIError(def.Name, err, r.log)}
 	}
@@ -160,6 +166,7 @@ func notRecognized(name, extra string) *adminapi.Error {
 // it reads and, for write cmdlets, the transaction it writes.
 type Call struct {
 	ctx      context.Context
+	reg      *Registry
 	def      *Def
 	args     map[string]any
 	Caller   *d.Recipient
