@@ -33,6 +33,101 @@ var migrations = []string{
 		PRIMARY KEY (kind, src, dst)
 	);
 	CREATE INDEX links_dst ON links(dst);`,
+	// 2: mailbox contents (internal/mailbox). Keys are per mailbox; times are
+	// Unix microseconds (0 = unset); the mailboxes row holds the counters and
+	// is the per-mailbox write lock.
+	`CREATE TABLE mailboxes (
+		id          TEXT PRIMARY KEY,
+		last_seq    BIGINT NOT NULL,
+		last_folder BIGINT NOT NULL,
+		last_item   BIGINT NOT NULL,
+		created     BIGINT NOT NULL
+	);
+	CREATE TABLE mailbox_folders (
+		mailbox       TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+		fkey          BIGINT NOT NULL,
+		parent        BIGINT,
+		distinguished TEXT NOT NULL,
+		name          TEXT NOT NULL,
+		name_key      TEXT NOT NULL,
+		class         TEXT NOT NULL,
+		seq           BIGINT NOT NULL,
+		PRIMARY KEY (mailbox, fkey),
+		FOREIGN KEY (mailbox, parent) REFERENCES mailbox_folders(mailbox, fkey) ON DELETE CASCADE
+	);
+	CREATE UNIQUE INDEX mailbox_folders_name ON mailbox_folders(mailbox, parent, name_key);
+	CREATE UNIQUE INDEX mailbox_folders_distinguished ON mailbox_folders(mailbox, distinguished) WHERE distinguished <> '';
+	CREATE TABLE mailbox_items (
+		mailbox     TEXT NOT NULL,
+		ikey        BIGINT NOT NULL,
+		folder      BIGINT NOT NULL,
+		from_folder BIGINT NOT NULL,
+		class       TEXT NOT NULL,
+		subject     TEXT NOT NULL,
+		received    BIGINT NOT NULL,
+		is_read     BOOLEAN NOT NULL,
+		size        BIGINT NOT NULL,
+		seq         BIGINT NOT NULL,
+		last_att    BIGINT NOT NULL,
+		data        TEXT NOT NULL,
+		mime        BLOB,
+		PRIMARY KEY (mailbox, ikey),
+		FOREIGN KEY (mailbox, folder) REFERENCES mailbox_folders(mailbox, fkey) ON DELETE CASCADE
+	);
+	CREATE INDEX mailbox_items_folder ON mailbox_items(mailbox, folder, received, ikey);
+	CREATE TABLE mailbox_attachments (
+		mailbox      TEXT NOT NULL,
+		item         BIGINT NOT NULL,
+		num          BIGINT NOT NULL,
+		name         TEXT NOT NULL,
+		content_type TEXT NOT NULL,
+		content_id   TEXT NOT NULL,
+		is_inline    BOOLEAN NOT NULL,
+		size         BIGINT NOT NULL,
+		modified     BIGINT NOT NULL,
+		content      BLOB NOT NULL,
+		PRIMARY KEY (mailbox, item, num),
+		FOREIGN KEY (mailbox, item) REFERENCES mailbox_items(mailbox, ikey) ON DELETE CASCADE
+	);
+	CREATE TABLE mailbox_permissions (
+		mailbox               TEXT NOT NULL,
+		folder                BIGINT NOT NULL,
+		pos                   INTEGER NOT NULL,
+		principal             TEXT NOT NULL,
+		can_create_items      BOOLEAN NOT NULL,
+		can_create_subfolders BOOLEAN NOT NULL,
+		is_folder_owner       BOOLEAN NOT NULL,
+		is_folder_visible     BOOLEAN NOT NULL,
+		is_folder_contact     BOOLEAN NOT NULL,
+		edit_items            TEXT NOT NULL,
+		delete_items          TEXT NOT NULL,
+		read_items            TEXT NOT NULL,
+		level                 TEXT NOT NULL,
+		PRIMARY KEY (mailbox, folder, principal),
+		FOREIGN KEY (mailbox, folder) REFERENCES mailbox_folders(mailbox, fkey) ON DELETE CASCADE
+	);
+	CREATE INDEX mailbox_permissions_principal ON mailbox_permissions(principal);
+	CREATE TABLE mailbox_oof (
+		mailbox           TEXT PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+		state             TEXT NOT NULL,
+		external_audience TEXT NOT NULL,
+		start_at          BIGINT NOT NULL,
+		end_at            BIGINT NOT NULL,
+		internal_reply    TEXT NOT NULL,
+		external_reply    TEXT NOT NULL
+	);
+	CREATE TABLE mailbox_journal (
+		mailbox    TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+		seq        BIGINT NOT NULL,
+		op         TEXT NOT NULL,
+		item       BIGINT NOT NULL,
+		folder     BIGINT NOT NULL,
+		old_folder BIGINT NOT NULL,
+		actor      TEXT NOT NULL,
+		via        TEXT NOT NULL,
+		at         BIGINT NOT NULL,
+		PRIMARY KEY (mailbox, seq)
+	);`,
 }
 
 // SQLite is the embedded store: one database file in the data directory,
@@ -168,6 +263,10 @@ func (s *SQLite) Apply(ctx context.Context, changes []Change) error {
 	}
 	return nil
 }
+
+// DB returns the underlying database, for packages that keep their own
+// tables in it (internal/mailbox). Its tables come from the migrations above.
+func (s *SQLite) DB() *sql.DB { return s.db }
 
 // Close closes the database.
 func (s *SQLite) Close() error { return s.db.Close() }
