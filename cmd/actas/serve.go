@@ -20,6 +20,8 @@ import (
 	"github.com/actasmail/actas/internal/cmdlet"
 	"github.com/actasmail/actas/internal/datadir"
 	d "github.com/actasmail/actas/internal/directory"
+	"github.com/actasmail/actas/internal/ews"
+	"github.com/actasmail/actas/internal/mailbox"
 	"github.com/actasmail/actas/internal/server"
 	"github.com/actasmail/actas/internal/store"
 )
@@ -99,12 +101,15 @@ func serve(ctx context.Context, o serveOpts) error {
 		return err
 	}
 	reg := cmdlet.New(dir, log)
+	boxes := mailbox.Open(st.DB())
+	reg.SetMailboxes(boxes)
 	adminUPN, err := firstStart(ctx, o, dir, reg)
 	if err != nil {
 		return err
 	}
 
 	srv := server.New(reg, log)
+	srv.EWS = ews.New(dir, boxes, srv.Authenticate, log, ews.Options{AuthError: server.WriteAuthError})
 	srv.SystemToken = auth.RandomPassword(40)
 	if err := datadir.WriteSecret(o.data, datadir.SystemTokenFile, srv.SystemToken+"\n"); err != nil {
 		return err

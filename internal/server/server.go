@@ -34,7 +34,11 @@ type Server struct {
 	// SystemToken authorizes organization management (actas org add) while
 	// the server runs; empty disables the endpoint.
 	SystemToken string
-	reqID       atomic.Uint64
+	// EWS serves /EWS/Exchange.asmx and Autodiscover /autodiscover/...,
+	// both matched case-insensitively as IIS does; nil leaves them unserved.
+	EWS          http.Handler
+	Autodiscover http.Handler
+	reqID        atomic.Uint64
 }
 
 // New returns a server over a cmdlet registry.
@@ -57,7 +61,17 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET "+adminapi.PathCmdlets, s.authenticated(s.listCmdlets))
 	mux.Handle("POST "+adminapi.PathInvoke, s.authenticated(s.invoke))
 	mux.HandleFunc("POST /admin/v1/system/orgs", s.createOrg)
-	return s.recoverAndLog(mux)
+	return s.recoverAndLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.ToLower(r.URL.Path)
+		switch {
+		case s.EWS != nil && (p == "/ews/exchange.asmx" || p == "/ews/exchange.asmx/"):
+			s.EWS.ServeHTTP(w, r)
+		case s.Autodiscover != nil && strings.HasPrefix(p, "/autodiscover/"):
+			s.Autodiscover.ServeHTTP(w, r)
+		default:
+			mux.ServeHTTP(w, r)
+		}
+	}))
 }
 
 type ctxKey int
