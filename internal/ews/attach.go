@@ -17,7 +17,7 @@ func opCreateAttachment(rc *reqCtx, op *node, w *xw) error {
 		}
 	}
 	beginResponse(w, "CreateAttachment")
-	for _, a := range op.child("Attachments").Children {
+	for _, a := range op.child("Attachments").kids() {
 		e := pe
 		var att mailbox.Attachment
 		if e == nil {

@@ -16,7 +16,7 @@ func opConvertId(rc *reqCtx, op *node, w *xw) error {
 		return &fault{Code: "ErrorSchemaValidation", Msg: "The request failed schema validation: DestinationFormat '" + dest + "' is invalid."}
 	}
 	beginResponse(w, "ConvertId")
-	for _, src := range op.child("SourceIds").Children {
+	for _, src := range op.child("SourceIds").kids() {
 		if src.Local != "AlternateId" {
 			writeErrorMessage(w, "ConvertIdResponseMessage", newErr("ErrorInvalidIdMalformed", "Only AlternateId can be converted by this server."))
 			continue

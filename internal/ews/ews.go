@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -157,7 +158,7 @@ func acceptsGzip(r *http.Request) bool {
 func (h *Handler) handle(r *http.Request, callerID string, id uint64) (status int, resp []byte, op string) {
 	defer func() {
 		if p := recover(); p != nil {
-			h.log.Error("ews panic", "request", id, "op", op, "caller", callerID, "panic", p)
+			h.log.Error("ews panic", "request", id, "caller", callerID, "panic", p, "stack", string(debug.Stack()))
 			status, resp = faultResponse(&fault{Code: "ErrorInternalServerError",
 				Msg: fmt.Sprintf("An internal server error occurred. The operation failed. (request %d)", id)})
 		}

@@ -476,3 +476,11 @@ func (f *fakeMailboxes) Journal(ctx context.Context, mbx string, after int64, li
 }
 
 func validGUID(s string) bool { _, ok := guidBytes(s); return ok }
+
+func fakeDistinguished() []string {
+	var out []string
+	for _, d := range fakeDefaults {
+		out = append(out, d.name)
+	}
+	return out
+}

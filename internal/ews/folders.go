@@ -309,11 +309,7 @@ func writeRootFolderAttrs(w *xw, v pageView, lo, hi, total int) {
 		w.attr("IndexedPagingOffset", strconv.Itoa(next))
 	}
 	w.attr("TotalItemsInView", strconv.Itoa(total))
-	last := hi >= total
-	if v.fromEnd {
-		last = lo <= 0
-	}
-	w.attr("IncludesLastItemInRange", strconv.FormatBool(last))
+	w.attr("IncludesLastItemInRange", strconv.FormatBool(hi >= total))
 }
 
 func opFindFolder(rc *reqCtx, op *node, w *xw) error {
@@ -419,7 +415,7 @@ func opCreateFolder(rc *reqCtx, op *node, w *xw) error {
 		pe = rc.check(parent.Mailbox, parent, rightCreateSub, false)
 	}
 	beginResponse(w, "CreateFolder")
-	for _, fn := range op.child("Folders").Children {
+	for _, fn := range op.child("Folders").kids() {
 		if pe != nil {
 			writeErrorMessage(w, "CreateFolderResponseMessage", pe)
 			continue
@@ -491,7 +487,7 @@ func (rc *reqCtx) updateFolder(ch *node) (*mailbox.Folder, *ewsErr) {
 	if e := rc.check(f.Mailbox, f, rightOwner, false); e != nil {
 		return nil, e
 	}
-	for _, u := range ch.child("Updates").Children {
+	for _, u := range ch.child("Updates").kids() {
 		uri := u.child("FieldURI").attr("FieldURI")
 		var value *node
 		for _, c := range u.Children {

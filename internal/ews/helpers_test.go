@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -69,7 +68,7 @@ func newWorldWith(t testing.TB, mbx mailbox.Mailboxes) *world {
 	// svc may impersonate everyone but the VIPs.
 	w.execs = w.scope("Execs", "Title -eq 'CEO'", true)
 	w.assign("svc-impersonation", w.svc, nil)
-	w.h = New(dir, mbx, w.authn, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{})
+	w.h = New(dir, mbx, w.authn, slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})), Options{})
 	return w
 }
 
@@ -314,4 +313,13 @@ type panicky struct{ *fakeMailboxes }
 
 func (p panicky) Distinguished(ctx context.Context, mbx, name string) (*mailbox.Folder, error) {
 	panic("boom")
+}
+
+var t0ctx = context.Background()
+
+type testLog struct{ t testing.TB }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

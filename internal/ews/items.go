@@ -256,7 +256,7 @@ func opCreateItem(rc *reqCtx, op *node, w *xw) error {
 		saved, se = rc.folderRef(refs[0])
 	}
 	beginResponse(w, "CreateItem")
-	for _, n := range op.child("Items").Children {
+	for _, n := range op.child("Items").kids() {
 		if se != nil {
 			writeErrorMessage(w, "CreateItemResponseMessage", se)
 			continue
@@ -345,7 +345,7 @@ type itemUpdate struct {
 
 func parseUpdates(ch *node) ([]itemUpdate, *ewsErr) {
 	var out []itemUpdate
-	for _, u := range ch.child("Updates").Children {
+	for _, u := range ch.child("Updates").kids() {
 		up := itemUpdate{op: u.Local}
 		for _, c := range u.Children {
 			switch c.Local {
@@ -504,6 +504,15 @@ func (rc *reqCtx) updateItem(ch *node, cr string) (*mailbox.Item, *ewsErr) {
 		ck = ""
 	} else if ck != "" && ck != it.ChangeKey && len(ck) > 64 {
 		return nil, newErr("ErrorInvalidChangeKey")
+	}
+	// Validate every update on a scratch copy first, so a bad property is
+	// reported as such whatever the change key says.
+	scratch := *it
+	scratch.Extended = cloneMap(it.Extended)
+	for _, u := range ups {
+		if e := applyUpdate(&scratch, u); e != nil {
+			return nil, e
+		}
 	}
 	var applyErr *ewsErr
 	updated, err := rc.h.mbx.UpdateItem(rc.ctx, rc.actor(it.Mailbox), it.Mailbox, it.Key, ck, func(x *mailbox.Item) error {

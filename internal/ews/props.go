@@ -120,7 +120,7 @@ func parseItemShape(n *node, getItem bool) itemShape {
 	if v := n.childText("BodyType"); v != "" {
 		sh.bodyType = v
 	}
-	for _, c := range n.child("AdditionalProperties").Children {
+	for _, c := range n.child("AdditionalProperties").kids() {
 		switch c.Local {
 		case "FieldURI":
 			sh.bits |= itemFieldBits[c.attr("FieldURI")]

@@ -349,3 +349,11 @@ func escape(b *bytes.Buffer, s string, inAttr bool) {
 	}
 	b.WriteString(s[last:])
 }
+
+// kids returns the child elements (nil-safe).
+func (n *node) kids() []*node {
+	if n == nil {
+		return nil
+	}
+	return n.Children
+}
