@@ -20,7 +20,8 @@ LoopbackPox/LoopbackSoap). The request/response handling is exchangelib's own.
 Environment: ACTAS_BASE_URL, ACTAS_EWS_URL, ACTAS_DOMAIN, ACTAS_PASSWORD,
 ACTAS_USER_{SVC,NOROLE,ALICE,BOB,CAROL,DAVE,ERIN,ROOM,UNKNOWN},
 ACTAS_SID_{ALICE,BOB,CAROL}, ACTAS_FOLDER_PERMISSIONS (shell|ews),
-ACTAS_SENDAS (1 when erin has SendAs on bob), ACTAS_SENDAS_MISSING (why not).
+ACTAS_SENDAS (1 when erin has SendAs on bob), ACTAS_SENDAS_MISSING (why not),
+ACTAS_INTEROP_TRACE (set: log every request and response to stderr).
 """
 
 import datetime
@@ -177,13 +178,28 @@ def config(user):
     return _configs[user]
 
 
+class IdentityAccount(Account):
+    """exchangelib 4.9 impersonates with <t:PrimarySmtpAddress> only: the
+    header is Account.identity, and Account.primary_smtp_address (used for
+    every DistinguishedFolderId's Mailbox and for X-AnchorMailbox) is read
+    from that same Identity. To send PrincipalName, SID or SmtpAddress an
+    application replaces the identity and keeps the address elsewhere, as
+    here; the requests are otherwise exchangelib's own."""
+
+    def __init__(self, *args, identity, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._address = self.identity.primary_smtp_address
+        self.identity = identity
+
+    @property
+    def primary_smtp_address(self):
+        return self._address
+
+
 def impersonate(target, identity=None):
-    a = Account(primary_smtp_address=target, config=config(SVC), access_type=IMPERSONATION)
-    if identity is not None:
-        # exchangelib always sends <t:PrimarySmtpAddress>; setting the
-        # account's Identity is how an application picks another form.
-        a.identity = identity
-    return a
+    if identity is None:
+        return Account(primary_smtp_address=target, config=config(SVC), access_type=IMPERSONATION)
+    return IdentityAccount(primary_smtp_address=target, config=config(SVC), access_type=IMPERSONATION, identity=identity)
 
 
 def own(user):
@@ -218,13 +234,24 @@ def mime_of(account, item):
 
 
 def shared_folder(account, distinguished, owner):
-    """A delegate's explicit access to an owner's distinguished folder, as
-    exchangelib documents it (SingleFolderQuerySet + DistinguishedFolderId
-    with Mailbox). Returns the folder or the error GetFolder gave."""
-    return SingleFolderQuerySet(
-        account=account,
-        folder=DistinguishedFolderId(id=distinguished, mailbox=Mailbox(email_address=owner)),
-    ).resolve()
+    """A delegate's access to an owner's distinguished folder. Explicit
+    access first, as exchangelib documents it (SingleFolderQuerySet +
+    DistinguishedFolderId with the owner's Mailbox: GetFolder), then
+    implicit access through the folder id it returned. exchangelib 4.9 needs
+    the second step spelled out: the resolved folder is still "distinguished",
+    and its to_id() puts the *account's own* address in the Mailbox, so
+    FindItem/CreateItem on it would silently target the delegate's own
+    folder. Returns the folder or the error GetFolder gave."""
+    try:
+        f = SingleFolderQuerySet(
+            account=account,
+            folder=DistinguishedFolderId(id=distinguished, mailbox=Mailbox(email_address=owner)),
+        ).resolve()
+    except Exception as e:  # GetFolder's per-item error, raised
+        return e
+    if isinstance(f, Exception):
+        return f
+    return Folder(root=account.root, id=f.id, changekey=f.changekey, name=f.name)
 
 
 # ---------------------------------------------------------------- basics
@@ -432,8 +459,14 @@ def _():
     assert f.id in {c.id for c in children}, "new folder not listed by FindFolder under inbox"
     f.name = f"Interop {RUN} renamed"
     f.save(update_fields=["name"])
-    fresh = Folder.resolve(account=a, folder=Folder(root=a.root, id=f.id))
-    assert fresh.name == f"Interop {RUN} renamed", f"after rename GetFolder says {fresh.name!r}"
+    try:
+        f.refresh()  # GetFolder by id
+    except ValueError as e:
+        # exchangelib maps FolderClass to a folder class and insists on the
+        # one it created: a t:Folder created without FolderClass must come
+        # back without one (or "IPF"), as on Exchange, not as IPF.Note.
+        raise AssertionError(f"refresh() of a folder created without FolderClass: {e}") from e
+    assert f.name == f"Interop {RUN} renamed", f"after rename GetFolder says {f.name!r}"
     gone = Folder(root=a.root, id=f.id)
     f.delete()
     got = list(FolderCollection(account=a, folders=[gone]).resolve())
@@ -453,7 +486,7 @@ def _():
         account=a,
         folder=a.sent,
         subject=subject,
-        body="Sent by a service account impersonating Alice.",
+        body="Hello Bob, the quarterly numbers are attached.",
         to_recipients=[Mailbox(email_address=BOB)],
     )
     m.send_and_save()
@@ -814,4 +847,11 @@ def _():
 
 if __name__ == "__main__":
     log(f"exchangelib {exchangelib.__version__} against {EWS_URL}")
+    if ENV.get("ACTAS_INTEROP_TRACE"):
+        # Every request and response, pretty-printed, on stderr.
+        import logging
+
+        from exchangelib.util import PrettyXmlHandler
+
+        logging.basicConfig(level=logging.DEBUG, handlers=[PrettyXmlHandler()])
     run()

@@ -358,9 +358,12 @@ func runSuite(t *testing.T, name string, argv []string, dir string) {
 	if len(order) == 0 {
 		t.Errorf("%s suite reported no cases", name)
 	}
-	if t.Failed() {
-		t.Logf("client stderr (tail):\n%s", tail(stderr.String(), 60))
-		t.Logf("actas serve log (tail):\n%s", tail(s.log.String(), 120))
+	if os.Getenv("ACTAS_INTEROP_TRACE") != "" {
+		t.Logf("client stderr:\n%s", stderr.String())
+		t.Logf("actas serve log:\n%s", s.log.String())
+	} else if t.Failed() {
+		t.Logf("client stderr (tail; set ACTAS_INTEROP_TRACE=1 for every request and response):\n%s", tail(stderr.String(), 60))
+		t.Logf("actas serve log (tail):\n%s", tail(s.log.String(), 60))
 	}
 }
 

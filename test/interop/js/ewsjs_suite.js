@@ -409,7 +409,7 @@ test("send_impersonated", async () => {
   const s = impersonate(ALICE);
   const m = new ews.EmailMessage(s);
   m.Subject = `Interop JS send ${RUN}`;
-  m.Body = new ews.MessageBody(ews.BodyType.Text, "Sent by a service account impersonating Alice.");
+  m.Body = new ews.MessageBody(ews.BodyType.Text, "Hello Bob, the quarterly numbers are attached.");
   m.ToRecipients.Add(BOB);
   await m.SendAndSaveCopy(); // to alice's Sent Items
   STATE.sentSubject = m.Subject;
@@ -702,6 +702,12 @@ test("oof_out_of_scope_refused", async () => {
 });
 
 log(`ews-javascript-api ${require("ews-javascript-api/package.json").version} against ${EWS_URL}`);
+if (E.ACTAS_INTEROP_TRACE) {
+  // Every request and response on stderr (the library logs with console.log,
+  // which would mix with the result lines, so send it to stderr).
+  ews.EwsLogging.DebugLogEnabled = true;
+  console.log = (...a) => (/^(PASS|FAIL|SKIP) |^DONE$/.test(String(a[0])) ? process.stdout.write(a.join(" ") + "\n") : console.error(...a));
+}
 run().then(
   () => process.exit(0),
   (e) => {
