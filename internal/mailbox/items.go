@@ -17,12 +17,14 @@ import (
 )
 
 // Item rows keep what is queried or sorted in columns (folder, received,
-// is_read, subject, class, size) and the rest in a JSON blob (itemBlob);
+// is_read, subject, class, size), the body in its own column (cheaper to
+// read than out of JSON) and the rest in a JSON blob (itemBlob);
 // attachments live in their own table and MIME in a nullable column.
 
-const itemCols = `ikey, folder, class, subject, received, is_read, size, seq, data`
+const itemCols = `ikey, folder, class, subject, received, is_read, size, seq, body, data`
 
 type itemBlob struct {
+	// Body is only read: rows written before migration 3 have it here.
 	Body        string            `json:"body,omitempty"`
 	BodyType    string            `json:"bodyType,omitempty"`
 	From        *Address          `json:"from,omitempty"`
@@ -46,7 +48,7 @@ type itemBlob struct {
 
 func encodeBlob(it *Item) (string, error) {
 	b, err := json.Marshal(itemBlob{
-		Body: it.Body, BodyType: it.BodyType, From: it.From, Sender: it.Sender,
+		BodyType: it.BodyType, From: it.From, Sender: it.Sender,
 		To: it.To, Cc: it.Cc, Bcc: it.Bcc, ReplyTo: it.ReplyTo,
 		Created: it.DateTimeCreated, Sent: it.DateTimeSent, Modified: it.LastModified,
 		IsDraft: it.IsDraft, Importance: it.Importance, Sensitivity: it.Sensitivity, Categories: it.Categories,
@@ -71,21 +73,22 @@ func decodeBlob(data string, it *Item) error {
 	return nil
 }
 
-func scanItem(mbx string, r scanner, withMIME bool) (*Item, error) {
+// scanItem reads itemCols and then the extra columns into extra.
+func scanItem(mbx string, r scanner, extra ...any) (*Item, error) {
 	it := &Item{Mailbox: mbx}
 	var received, seq int64
-	var data string
-	dest := []any{&it.Key, &it.FolderKey, &it.Class, &it.Subject, &received, &it.IsRead, &it.Size, &seq, &data}
-	if withMIME {
-		dest = append(dest, &it.MIME)
-	}
-	if err := r.Scan(dest...); err != nil {
+	var body, data string
+	dest := []any{&it.Key, &it.FolderKey, &it.Class, &it.Subject, &received, &it.IsRead, &it.Size, &seq, &body, &data}
+	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	it.DateTimeReceived = fromMicro(received)
 	it.ChangeKey = ChangeKey(seq)
 	if err := decodeBlob(data, it); err != nil {
 		return nil, err
+	}
+	if body != "" {
+		it.Body = body
 	}
 	return it, nil
 }
@@ -130,23 +133,30 @@ func itemSize(it *Item, attBytes int) int {
 // getItem reads one item; with full, its MIME and its attachments with
 // their contents.
 func getItem(ctx context.Context, q querier, mbx string, key int64, full bool) (*Item, error) {
-	cols := itemCols
+	var mime []byte
+	var lastAtt int64
+	extra := []any{&lastAtt}
+	cols := itemCols + `, last_att`
 	if full {
 		cols += `, mime`
+		extra = append(extra, &mime)
 	}
 	it, err := scanItem(mbx, q.QueryRowContext(ctx,
-		`SELECT `+cols+` FROM mailbox_items WHERE mailbox = $1 AND ikey = $2`, mbx, key), full)
+		`SELECT `+cols+` FROM mailbox_items WHERE mailbox = $1 AND ikey = $2`, mbx, key), extra...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("item %d of %s: %w", key, mbx, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("item %d: %w", key, err)
 	}
-	atts, err := loadAttachments(ctx, q, mbx, `item = $2`, []any{mbx, key}, full)
-	if err != nil {
-		return nil, err
+	it.MIME = mime
+	if lastAtt > 0 {
+		atts, err := loadAttachments(ctx, q, mbx, `item = $2`, []any{mbx, key}, full)
+		if err != nil {
+			return nil, err
+		}
+		it.Attachments = atts[key]
 	}
-	it.Attachments = atts[key]
 	return it, nil
 }
 
@@ -244,21 +254,15 @@ func (s *Store) Items(ctx context.Context, mbx string, folder int64, q Query) ([
 				limit = int64(q.Max)
 			}
 			n := len(args)
-			items, err := queryItems(ctx, qr, mbx,
-				`SELECT `+itemCols+` FROM mailbox_items WHERE `+where+
+			var err error
+			page, err = queryItems(ctx, qr, mbx,
+				`SELECT `+itemCols+`, last_att FROM mailbox_items WHERE `+where+
 					` ORDER BY received DESC, ikey DESC LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2),
 				append(args, limit, q.Offset)...)
-			if err != nil {
-				return err
-			}
-			page = items
-			return attachSummaries(ctx, qr, mbx, page)
-		}
-		all, err := queryItems(ctx, qr, mbx, `SELECT `+itemCols+` FROM mailbox_items WHERE `+where, args...)
-		if err != nil {
 			return err
 		}
-		if err := attachSummaries(ctx, qr, mbx, all); err != nil {
+		all, err := queryItems(ctx, qr, mbx, `SELECT `+itemCols+`, last_att FROM mailbox_items WHERE `+where, args...)
+		if err != nil {
 			return err
 		}
 		if q.Filter != nil {
@@ -294,21 +298,31 @@ func (s *Store) Items(ctx context.Context, mbx string, folder int64, q Query) ([
 
 func newestFirst(a, b *Item) bool { return a.DateTimeReceived.After(b.DateTimeReceived) }
 
+// queryItems runs a query selecting itemCols and last_att, and fills the
+// attachments (without content) of the items that ever had any.
 func queryItems(ctx context.Context, q querier, mbx, query string, args ...any) ([]*Item, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("items: %w", err)
 	}
-	defer rows.Close()
-	var out []*Item
+	var out, withAtts []*Item
 	for rows.Next() {
-		it, err := scanItem(mbx, rows, false)
+		var lastAtt int64
+		it, err := scanItem(mbx, rows, &lastAtt)
 		if err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("items: %w", err)
 		}
 		out = append(out, it)
+		if lastAtt > 0 {
+			withAtts = append(withAtts, it)
+		}
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("items: %w", err)
+	}
+	return out, attachSummaries(ctx, q, mbx, withAtts)
 }
 
 // attachSummaries fills the items' attachments (without content).
@@ -395,10 +409,10 @@ func (w *wtx) insertItem(it *Item, op string, oldFolder int64) error {
 		return err
 	}
 	if _, err := w.tx.ExecContext(w.ctx,
-		`INSERT INTO mailbox_items (mailbox, ikey, folder, from_folder, class, subject, received, is_read, size, seq, last_att, data, mime)
-		 VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		`INSERT INTO mailbox_items (mailbox, ikey, folder, from_folder, class, subject, received, is_read, size, seq, last_att, body, data, mime)
+		 VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		it.Mailbox, it.Key, it.FolderKey, it.Class, it.Subject, micro(it.DateTimeReceived), it.IsRead, it.Size, seq,
-		len(it.Attachments), data, mimeArg(it.MIME)); err != nil {
+		len(it.Attachments), it.Body, data, mimeArg(it.MIME)); err != nil {
 		return fmt.Errorf("insert item: %w", err)
 	}
 	for _, a := range it.Attachments {
@@ -438,10 +452,10 @@ func (w *wtx) saveItem(it *Item, op string, lastAtt int64) error {
 	if err != nil {
 		return err
 	}
-	set := `class = $3, subject = $4, received = $5, is_read = $6, size = $7, seq = $8, data = $9, mime = $10`
-	args := []any{it.Mailbox, it.Key, it.Class, it.Subject, micro(it.DateTimeReceived), it.IsRead, it.Size, seq, data, mimeArg(it.MIME)}
+	set := `class = $3, subject = $4, received = $5, is_read = $6, size = $7, seq = $8, data = $9, mime = $10, body = $11`
+	args := []any{it.Mailbox, it.Key, it.Class, it.Subject, micro(it.DateTimeReceived), it.IsRead, it.Size, seq, data, mimeArg(it.MIME), it.Body}
 	if lastAtt > 0 {
-		set += `, last_att = $11`
+		set += `, last_att = $12`
 		args = append(args, lastAtt)
 	}
 	if _, err := w.tx.ExecContext(w.ctx, `UPDATE mailbox_items SET `+set+` WHERE mailbox = $1 AND ikey = $2`, args...); err != nil {
@@ -534,7 +548,7 @@ func (s *Store) UpdateItem(ctx context.Context, a Actor, mbx string, key int64, 
 func sameRow(a, b *Item) bool {
 	da, err1 := encodeBlob(a)
 	db, err2 := encodeBlob(b)
-	return err1 == nil && err2 == nil && da == db && a.Class == b.Class && a.Subject == b.Subject &&
+	return err1 == nil && err2 == nil && da == db && a.Class == b.Class && a.Subject == b.Subject && a.Body == b.Body &&
 		a.DateTimeReceived.Equal(b.DateTimeReceived) && a.IsRead == b.IsRead && bytes.Equal(a.MIME, b.MIME)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -59,15 +60,21 @@ func BuildMIME(it *Item) []byte {
 		date = time.Now()
 	}
 	h.SetDate(date)
-	h.SetSubject(it.Subject)
-	h.SetAddressList("Cc", mailAddrs(it.Cc))
-	h.SetAddressList("To", mailAddrs(it.To))
-	h.SetAddressList("Reply-To", mailAddrs(it.ReplyTo))
+	if strings.Contains(it.Subject, "=?") {
+		// Text that looks like an encoded word must be encoded itself, or
+		// readers would decode it.
+		h.Set("Subject", forceEncode(it.Subject))
+	} else {
+		h.SetSubject(it.Subject)
+	}
+	setAddrs(&h, "Cc", it.Cc)
+	setAddrs(&h, "To", it.To)
+	setAddrs(&h, "Reply-To", it.ReplyTo)
 	if it.Sender != nil && (it.From == nil || !strings.EqualFold(it.Sender.Email, it.From.Email)) {
-		h.SetAddressList("Sender", mailAddrs([]Address{*it.Sender}))
+		setAddrs(&h, "Sender", []Address{*it.Sender})
 	}
 	if it.From != nil {
-		h.SetAddressList("From", mailAddrs([]Address{*it.From}))
+		setAddrs(&h, "From", []Address{*it.From})
 	}
 
 	bodyType := "text/plain"
@@ -130,22 +137,64 @@ func BuildMIME(it *Item) []byte {
 	return buf.Bytes()
 }
 
+// forceEncode returns s as RFC 2047 "B" encoded words of at most 45 bytes
+// of UTF-8 each (whole runes), separated by spaces.
+func forceEncode(s string) string {
+	var words []string
+	for len(s) > 0 {
+		n := min(45, len(s))
+		for n < len(s) && n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		if n == 0 {
+			n = min(45, len(s))
+		}
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, " ")
+}
+
 // oneLine removes line breaks (no header injection).
 func oneLine(s string) string {
 	return strings.TrimSpace(strings.NewReplacer("\r", " ", "\n", " ").Replace(s))
 }
 
-// mailAddrs keeps the addresses whose Email is a valid addr-spec.
-func mailAddrs(as []Address) []*mail.Address {
-	var out []*mail.Address
+// setAddrs writes an address list header, keeping the addresses whose
+// Email is a valid addr-spec. Display names that are not plain printable
+// ASCII are "B"-encoded (net/mail's "Q" encoding leaves characters such as
+// '\\' that are not allowed in a phrase).
+func setAddrs(h *mail.Header, key string, as []Address) {
+	var out []string
 	for _, a := range as {
 		p, err := netmail.ParseAddress("<" + a.Email + ">")
 		if err != nil || p.Address != a.Email {
 			continue
 		}
-		out = append(out, &mail.Address{Name: oneLine(a.Name), Address: a.Email})
+		name := strings.Join(strings.Fields(a.Name), " ")
+		switch {
+		case name == "":
+			out = append(out, p.String())
+		case isPlainASCII(name) && !strings.Contains(name, "=?"):
+			out = append(out, (&netmail.Address{Name: name, Address: a.Email}).String())
+		default:
+			out = append(out, forceEncode(name)+" "+p.String())
+		}
 	}
-	return out
+	if len(out) == 0 {
+		h.Del(key)
+		return
+	}
+	h.Set(key, strings.Join(out, ", "))
+}
+
+func isPlainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // messageID returns the item's Message-ID with angle brackets, derived from

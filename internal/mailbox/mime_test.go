@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/actasmail/actas/internal/mailbox"
 )
@@ -218,3 +219,35 @@ func FuzzParseMIME(f *testing.F) {
 		}
 	})
 }
+
+func FuzzMIMERoundTrip(f *testing.F) {
+	f.Add("Hello", "body", "Alice", "a.txt", false)
+	f.Add("Réunion — 会議", "<p>ü</p>", "Zoë Ågren", "résumé.pdf", true)
+	f.Add("=?utf-8?q?x?=", "", "\"quoted\" <x>", "", false)
+	f.Fuzz(func(t *testing.T, subject, body, name, file string, html bool) {
+		if !utf8.ValidString(subject) || !utf8.ValidString(name) || !utf8.ValidString(file) || !utf8.ValidString(body) {
+			t.Skip()
+		}
+		in := &mailbox.Item{Subject: subject, Body: body, From: &mailbox.Address{Name: name, Email: "a@example.com"}}
+		if html {
+			in.BodyType = "HTML"
+		}
+		if file != "" {
+			in.Attachments = []mailbox.Attachment{{Name: file, Content: []byte(body)}}
+		}
+		out, err := mailbox.ParseMIME(mailbox.BuildMIME(in))
+		if err != nil {
+			t.Fatalf("ParseMIME(BuildMIME): %v\n%s", err, mailbox.BuildMIME(in))
+		}
+		if norm(out.Subject) != norm(subject) {
+			t.Errorf("subject %q, want %q", out.Subject, subject)
+		}
+		if out.From == nil || out.From.Email != "a@example.com" {
+			t.Errorf("from %+v", out.From)
+		}
+	})
+}
+
+// norm is what a header keeps of a text: no line breaks, no runs of blanks
+// or blanks at the ends.
+func norm(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -128,6 +128,9 @@ var migrations = []string{
 		at         BIGINT NOT NULL,
 		PRIMARY KEY (mailbox, seq)
 	);`,
+	// 3: item bodies in their own column (decoding them out of the JSON blob
+	// dominated folder listings); rows written before keep theirs in data.
+	`ALTER TABLE mailbox_items ADD COLUMN body TEXT NOT NULL DEFAULT '';`,
 }
 
 // SQLite is the embedded store: one database file in the data directory,
