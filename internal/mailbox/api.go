@@ -182,7 +182,7 @@ type Oof struct {
 type Change struct {
 	Seq          int64
 	Mailbox      string
-	Op           string // "create", "update", "delete", "move", "copy", "readflag", "folder-create", "folder-update", "folder-delete"
+	Op           string // "create", "update", "delete", "move", "copy", "readflag", "folder-create", "folder-update", "folder-delete", "oof" (audit only; sync ignores it)
 	ItemKey      int64
 	FolderKey    int64
 	OldFolderKey int64
@@ -216,6 +216,8 @@ type Mailboxes interface {
 	EmptyFolder(ctx context.Context, a Actor, mbx string, key int64, mode DeleteMode, subfolders bool) error
 
 	// Items returns one page of a folder's items and the folder's total.
+	// The items are summaries: MIME is nil and attachments have no Content
+	// (Item returns the whole item).
 	Items(ctx context.Context, mbx string, folder int64, q Query) ([]*Item, int, error)
 	Item(ctx context.Context, mbx string, key int64) (*Item, error)
 	CreateItem(ctx context.Context, a Actor, mbx string, folder int64, it *Item) (*Item, error)
@@ -242,6 +244,9 @@ type Mailboxes interface {
 	Oof(ctx context.Context, mbx string) (*Oof, error)
 	SetOof(ctx context.Context, a Actor, mbx string, o *Oof) error
 
-	// Journal returns changes after seq, oldest first, at most limit.
+	// Journal returns changes after seq, oldest first, at most limit (no
+	// limit when limit <= 0). For folder operations FolderKey is the folder
+	// and, on moves and deletes, OldFolderKey its (previous) parent; for
+	// item moves FolderKey is the new folder and OldFolderKey the old one.
 	Journal(ctx context.Context, mbx string, after int64, limit int) ([]Change, error)
 }

@@ -1162,3 +1162,50 @@ func BenchmarkItemsPage(b *testing.B) {
 		}
 	})
 }
+
+func TestConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	s, m := newMailbox(t)
+	inbox := folderKey(t, s, m, "inbox")
+	start := lastSeq(t, s, m)
+	const workers, each = 4, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				it, err := s.CreateItem(ctx, owner, m, inbox, msg(fmt.Sprint(w, "/", i)))
+				if err == nil {
+					_, err = s.UpdateItem(ctx, owner, m, it.Key, it.ChangeKey, func(x *mailbox.Item) error { x.IsRead = true; return nil })
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	ch := journal(t, s, m, start)
+	if len(ch) != 2*workers*each {
+		t.Fatalf("%d journal rows, want %d", len(ch), 2*workers*each)
+	}
+	keys := map[int64]bool{}
+	for i, c := range ch {
+		if c.Seq != start+int64(i)+1 {
+			t.Fatalf("row %d has seq %d", i, c.Seq)
+		}
+		if c.Op == mailbox.OpCreate {
+			if keys[c.ItemKey] {
+				t.Fatalf("key %d created twice", c.ItemKey)
+			}
+			keys[c.ItemKey] = true
+		}
+	}
+	if f := must[*mailbox.Folder](t)(s.Folder(ctx, m, inbox)); f.TotalCount != workers*each || f.UnreadCount != 0 {
+		t.Errorf("inbox %+v", f)
+	}
+}
