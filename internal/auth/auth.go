@@ -17,12 +17,16 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
+// Cost is the bcrypt cost of new hashes. Tests lower it (bcrypt.MinCost)
+// to keep race-detector runs fast; nothing else should change it.
+var Cost = bcrypt.DefaultCost
+
 // HashPassword returns a bcrypt hash of a password.
 func HashPassword(pw string) (string, error) {
 	if len(pw) > 72 {
 		return "", errors.New("the password is longer than 72 bytes")
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), Cost)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
