@@ -28,9 +28,11 @@ type Server struct {
 	reg     *cmdlet.Registry
 	dir     *d.Directory
 	log     *slog.Logger
-	cache   *auth.Cache
-	perUser *auth.Limiter
-	perAddr *auth.Limiter
+	cache *auth.Cache
+	// Failed logins are limited per account and client address (tight),
+	// per account from anywhere (loose, so that one attacker address cannot
+	// lock a user out) and per client address (against spraying).
+	perPair, perUser, perAddr *auth.Limiter
 	// SystemToken authorizes organization management (actas org add) while
 	// the server runs; empty disables the endpoint.
 	SystemToken string
@@ -46,7 +48,8 @@ func New(reg *cmdlet.Registry, log *slog.Logger) *Server {
 	return &Server{
 		reg: reg, dir: reg.Directory(), log: log,
 		cache:   auth.NewCache(5 * time.Minute),
-		perUser: auth.NewLimiter(10, 5*time.Minute),
+		perPair: auth.NewLimiter(10, 5*time.Minute),
+		perUser: auth.NewLimiter(100, 5*time.Minute),
 		perAddr: auth.NewLimiter(50, 5*time.Minute),
 	}
 }
@@ -98,11 +101,14 @@ func (s *Server) Authenticate(r *http.Request) (string, error) {
 	}
 	user = strings.ToLower(strings.TrimSpace(user))
 	addr := clientAddr(r)
-	if blocked, wait := s.perUser.Blocked("u:" + user); blocked {
-		return "", &rateLimited{wait: wait}
-	}
-	if blocked, wait := s.perAddr.Blocked("a:" + addr); blocked {
-		return "", &rateLimited{wait: wait}
+	pair := user + "\x00" + addr
+	for _, lim := range []struct {
+		l   *auth.Limiter
+		key string
+	}{{s.perPair, pair}, {s.perUser, user}, {s.perAddr, addr}} {
+		if blocked, wait := lim.l.Blocked(lim.key); blocked {
+			return "", &rateLimited{wait: wait}
+		}
 	}
 	hashOf := func(id string) (h string) {
 		_ = s.dir.Read(func(st *d.State) error {
@@ -128,12 +134,13 @@ func (s *Server) Authenticate(r *http.Request) (string, error) {
 		return nil
 	})
 	if id == "" || !auth.CheckPassword(hash, pw) {
-		s.perUser.Fail("u:" + user)
-		s.perAddr.Fail("a:" + addr)
+		s.perPair.Fail(pair)
+		s.perUser.Fail(user)
+		s.perAddr.Fail(addr)
 		s.log.Warn("login failed", "user", user, "addr", addr)
 		return "", errBadCredentials
 	}
-	s.perUser.Reset("u:" + user)
+	s.perPair.Reset(pair)
 	s.cache.Store(user, pw, id, hash)
 	return id, nil
 }
