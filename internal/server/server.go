@@ -25,9 +25,9 @@ import (
 
 // Server serves Actas over HTTP.
 type Server struct {
-	reg     *cmdlet.Registry
-	dir     *d.Directory
-	log     *slog.Logger
+	reg   *cmdlet.Registry
+	dir   *d.Directory
+	log   *slog.Logger
 	cache *auth.Cache
 	// Failed logins are limited per account and client address (tight),
 	// per account from anywhere (loose, so that one attacker address cannot
