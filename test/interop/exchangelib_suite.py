@@ -677,6 +677,8 @@ def _():
     subjects = [it.subject for it in cal.all().only("subject")]
     if "calendar_subject" in STATE:
         assert STATE["calendar_subject"] in subjects, f"alice's appointment not visible to dave: {subjects}"
+    else:
+        log("delegate_reads_calendar: no appointment to look for (calendar_item_create failed); checked GetFolder and FindItem only")
 
 
 @case("delegate_reads_inbox")
