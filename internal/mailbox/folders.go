@@ -334,6 +334,7 @@ func (s *Store) RenameFolder(ctx context.Context, a Actor, mbx string, key int64
 	if err := validFolderName(name); err != nil {
 		return nil, fmt.Errorf("mailbox: rename folder: %w", err)
 	}
+	var out *Folder
 	err := s.write(ctx, "rename folder", a, []string{mbx}, false, func(w *wtx) error {
 		f, err := getFolder(w.ctx, w.tx, mbx, key)
 		if err != nil {
@@ -353,15 +354,27 @@ func (s *Store) RenameFolder(ctx context.Context, a Actor, mbx string, key int64
 		if err != nil {
 			return err
 		}
-		_, err = w.tx.ExecContext(w.ctx,
+		if _, err = w.tx.ExecContext(w.ctx,
 			`UPDATE mailbox_folders SET name = $3, name_key = $4, seq = $5 WHERE mailbox = $1 AND fkey = $2`,
-			mbx, key, name, nameKey(name), seq)
+			mbx, key, name, nameKey(name), seq); err != nil {
+			return err
+		}
+		out, err = w.readFolder(mbx, key)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Folder(ctx, mbx, key)
+	return out, nil
+}
+
+// readFolder reads a folder with its counts inside the write.
+func (w *wtx) readFolder(mbx string, key int64) (*Folder, error) {
+	f, err := getFolder(w.ctx, w.tx, mbx, key)
+	if err != nil {
+		return nil, err
+	}
+	return f, fillCounts(w.ctx, w.tx, f)
 }
 
 // MoveFolder implements Mailboxes. Distinguished folders cannot move
@@ -369,6 +382,7 @@ func (s *Store) RenameFolder(ctx context.Context, a Actor, mbx string, key int64
 // (ErrMoveIntoSelf); a name taken in the new parent gives ErrFolderExists.
 // The journal row is "folder-update" with OldFolderKey the old parent.
 func (s *Store) MoveFolder(ctx context.Context, a Actor, mbx string, key, newParent int64) (*Folder, error) {
+	var out *Folder
 	err := s.write(ctx, "move folder", a, []string{mbx}, false, func(w *wtx) error {
 		t, err := loadTree(w.ctx, w.tx, mbx)
 		if err != nil {
@@ -394,12 +408,16 @@ func (s *Store) MoveFolder(ctx context.Context, a Actor, mbx string, key, newPar
 		if taken {
 			return fmt.Errorf("%q: %w", f.DisplayName, ErrFolderExists)
 		}
-		return w.reparent(mbx, t, f, newParent, f.DisplayName)
+		if err := w.reparent(mbx, t, f, newParent, f.DisplayName); err != nil {
+			return err
+		}
+		out, err = w.readFolder(mbx, key)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Folder(ctx, mbx, key)
+	return out, nil
 }
 
 // reparent moves f under parent with the given name.

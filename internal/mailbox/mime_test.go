@@ -175,9 +175,9 @@ attached text
 		t.Errorf("parsed %+v", it)
 	}
 
-	latin := crlf("From: a@example.com\nSubject: x\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\nGr=FC=DFe\n")
-	if it, err := mailbox.ParseMIME(latin); err != nil || it.Body != "Grüße\r\n" {
-		t.Errorf("latin-1 body %q, %v", it.Body, err)
+	latin := crlf("From: a@example.com\nSubject: =?iso-8859-1?q?caf=E9?=\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\nGr=FC=DFe\n")
+	if it, err := mailbox.ParseMIME(latin); err != nil || it.Body != "Grüße\r\n" || it.Subject != "café" {
+		t.Errorf("latin-1: %+v, %v", it, err)
 	}
 	if it, err := mailbox.ParseMIME(crlf("Subject: bad date\nDate: yesterday\n\nx")); err != nil || !it.DateTimeSent.IsZero() {
 		t.Errorf("bad date: %v", err)
