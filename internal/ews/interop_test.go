@@ -36,3 +36,27 @@ func TestExchangelibInterop(t *testing.T) {
 		t.Fatal("bob did not receive the message")
 	}
 }
+
+// TestEwsJavascriptAPIInterop runs ews-javascript-api (npm) when
+// EWSJS_NODE_MODULES names a node_modules directory that has it, e.g.
+// after `npm install ews-javascript-api@0.15.3` in /tmp/ewsjs.
+func TestEwsJavascriptAPIInterop(t *testing.T) {
+	mods := os.Getenv("EWSJS_NODE_MODULES")
+	if mods == "" {
+		t.Skip("set EWSJS_NODE_MODULES to a node_modules with ews-javascript-api")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
+	w := newWorld(t)
+	srv := httptest.NewServer(w.h)
+	defer srv.Close()
+	cmd := exec.Command("node", "testdata/ewsjs_interop.js", srv.URL+"/EWS/Exchange.asmx", w.svc.UserPrincipalName, "pw",
+		w.alice.PrimarySmtpAddress, w.bob.PrimarySmtpAddress, w.vip.PrimarySmtpAddress)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+mods)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil || !strings.Contains(string(out), "DONE") {
+		t.Fatalf("ews-javascript-api: %v", err)
+	}
+}
