@@ -485,6 +485,22 @@ func (rc *reqCtx) mapErr(err error, notFound string) *ewsErr {
 		return newErr("ErrorNonExistentMailbox")
 	case errors.Is(err, mailbox.ErrDeleteDistinguished):
 		return newErr("ErrorDeleteDistinguishedFolder")
+	case errors.Is(err, mailbox.ErrInvalidChangeKey):
+		return newErr("ErrorInvalidChangeKey")
+	case errors.Is(err, mailbox.ErrMoveDistinguished):
+		return newErr("ErrorMoveDistinguishedFolder", "Distinguished folders cannot be moved.")
+	case errors.Is(err, mailbox.ErrMoveIntoSelf):
+		return newErr("ErrorMoveCopyFailed", "A folder cannot be moved into itself or one of its subfolders.")
+	case errors.Is(err, mailbox.ErrDuplicateUser):
+		return newErr("ErrorDuplicateUserIdsSpecified", "A user appears more than once in the permission set.")
+	case errors.Is(err, mailbox.ErrCalendarLevel):
+		return newErr("ErrorCannotSetCalendarPermissionOnNonCalendarFolder", "Calendar permissions can only be set on calendar folders.")
+	case errors.Is(err, mailbox.ErrInvalidPermission):
+		return newErr("ErrorInvalidPermissionSettings", "The permission settings are invalid.")
+	case errors.Is(err, mailbox.ErrInvalidOofDuration):
+		return newErr("ErrorInvalidScheduledOofDuration", "The scheduled end time must be after the start time.")
+	case errors.Is(err, mailbox.ErrInvalidArgument):
+		return newErr("ErrorInvalidRequest", strings.TrimPrefix(err.Error(), "mailbox: "))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return newErr("ErrorTimeoutExpired", "The request timed out or was canceled.")
 	}

@@ -1,6 +1,8 @@
 package ews
 
 import (
+	"github.com/actasmail/actas/internal/mailbox"
+	"github.com/actasmail/actas/internal/store"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -231,7 +233,7 @@ func TestUnknownOperationAndConvertIdProbe(t *testing.T) {
 }
 
 func TestPanicBecomesFault(t *testing.T) {
-	w := newWorldWith(t, panicky{newFake()})
+	w := newWorldWith(t, func(*store.SQLite) mailbox.Mailboxes { return panicky{newFake()} })
 	r := w.call(w.alice, "", getInbox)
 	if r.status != 500 || r.faultCode() != "ErrorInternalServerError" || !strings.Contains(r.body, "request ") {
 		t.Fatalf("%d %s", r.status, r.body)

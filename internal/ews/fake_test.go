@@ -475,7 +475,7 @@ func (f *fakeMailboxes) Journal(ctx context.Context, mbx string, after int64, li
 	return out, nil
 }
 
-func validGUID(s string) bool { _, ok := guidBytes(s); return ok }
+func validGUID(s string) bool { return mailbox.ValidMailboxID(s) }
 
 func fakeDistinguished() []string {
 	var out []string

@@ -23,7 +23,7 @@ func FuzzEnvelope(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
-	w := newWorld(f)
+	w := newFakeWorld(f)
 	w.seed(w.alice.ID, "inbox", 3, nil)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = parseXML(data, limits{maxDepth: 64, maxElements: 10000})

@@ -32,9 +32,17 @@ type world struct {
 	execs                                              *d.Scope
 }
 
-func newWorld(t testing.TB) *world { return newWorldWith(t, newFake()) }
+// newWorld uses the real mailbox store on the directory's SQLite database.
+func newWorld(t testing.TB) *world {
+	return newWorldWith(t, func(st *store.SQLite) mailbox.Mailboxes { return mailbox.Open(st.DB()) })
+}
 
-func newWorldWith(t testing.TB, mbx mailbox.Mailboxes) *world {
+// newFakeWorld uses the in-memory fake (fuzzing, fault injection).
+func newFakeWorld(t testing.TB) *world {
+	return newWorldWith(t, func(*store.SQLite) mailbox.Mailboxes { return newFake() })
+}
+
+func newWorldWith(t testing.TB, mk func(*store.SQLite) mailbox.Mailboxes) *world {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, t.TempDir())
@@ -46,6 +54,7 @@ func newWorldWith(t testing.TB, mbx mailbox.Mailboxes) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mbx := mk(st)
 	w := &world{t: t, dir: dir, mbx: mbx}
 	w.org = w.newOrg("contoso.test")
 	w.other = w.newOrg("fabrikam.test")

@@ -6,6 +6,13 @@ import (
 	"github.com/actasmail/actas/internal/mailbox"
 )
 
+var (
+	encodeID  = mailbox.EncodeID
+	decodeID  = mailbox.DecodeID
+	buildMIME = mailbox.BuildMIME
+	parseMIME = mailbox.ParseMIME
+)
+
 // Ids are mailbox.EncodeID/DecodeID's opaque standard-base64 strings; they
 // embed the owner's mailbox, so an id alone names the mailbox (delegate
 // "implicit access").

@@ -1,7 +1,6 @@
 package ews
 
 import (
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -107,6 +106,9 @@ func opFindItem(rc *reqCtx, op *node, w *xw) error {
 		common = newErr("ErrorInvalidOperation", "Grouping FindItem results is not supported by this server.")
 	}
 	less := lessFunc(keys)
+	if len(keys) == 0 {
+		less = nil // the store's own order (newest received first, then key) and its SQL paging
+	}
 	beginResponse(w, "FindItem")
 	for _, ref := range parents {
 		e := common
@@ -135,6 +137,14 @@ func opFindItem(rc *reqCtx, op *node, w *xw) error {
 			lo = hi - len(items)
 		} else {
 			lo, hi = view.offset, view.offset+len(items)
+		}
+		if sh.bits&ipMimeContent != 0 || sh.bits&ipAttachments != 0 {
+			// Items are summaries (no MIME, no attachment content): load whole items.
+			for i, it := range items {
+				if full, err := rc.h.mbx.Item(rc.ctx, it.Mailbox, it.Key); err == nil {
+					items[i] = full
+				}
+			}
 		}
 		okStart(w, "FindItemResponseMessage")
 		w.open("m:RootFolder")
@@ -175,7 +185,11 @@ func (rc *reqCtx) findPage(f *mailbox.Folder, filter func(*mailbox.Item) bool, l
 		q.Offset = v.offset
 	}
 	if v.fromEnd {
-		q.Less = func(a, b *mailbox.Item) bool { return less(b, a) }
+		l := less
+		if l == nil {
+			l = lessFunc(nil)
+		}
+		q.Less = func(a, b *mailbox.Item) bool { return l(b, a) }
 	}
 	items, total, err := rc.h.mbx.Items(rc.ctx, f.Mailbox, f.Key, q)
 	if err != nil {
@@ -534,23 +548,7 @@ func (rc *reqCtx) updateItem(ch *node, cr string) (*mailbox.Item, *ewsErr) {
 	return updated, nil
 }
 
-func (rc *reqCtx) mapItemErr(err error) *ewsErr {
-	if isInvalidChangeKey(err) {
-		return newErr("ErrorInvalidChangeKey")
-	}
-	return rc.mapErr(err, "ErrorItemNotFound")
-}
-
-// isInvalidChangeKey recognizes the store's malformed-change-key error by
-// its message (the sentinel is not part of the committed contract yet).
-func isInvalidChangeKey(err error) bool {
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if strings.Contains(e.Error(), "malformed change key") {
-			return true
-		}
-	}
-	return false
-}
+func (rc *reqCtx) mapItemErr(err error) *ewsErr { return rc.mapErr(err, "ErrorItemNotFound") }
 
 // --- DeleteItem ---
 

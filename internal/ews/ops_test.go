@@ -183,7 +183,8 @@ func TestFindItemPagingAndRestrictions(t *testing.T) {
 		{"from", "", `<m:Restriction><t:IsEqualTo><t:FieldURI FieldURI="message:From"/><t:FieldURIOrConstant><t:Constant Value="carol@contoso.test"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>`, "", "007", [3]string{"1", "1", "true"}},
 		{"has attachments or not", "", `<m:Restriction><t:Or><t:IsEqualTo><t:FieldURI FieldURI="item:HasAttachments"/><t:FieldURIOrConstant><t:Constant Value="true"/></t:FieldURIOrConstant></t:IsEqualTo><t:Not><t:Exists><t:FieldURI FieldURI="item:Subject"/></t:Exists></t:Not></t:Or></m:Restriction>`, "", "007", [3]string{"1", "1", "true"}},
 		{"item class not equal", "", `<m:Restriction><t:IsNotEqualTo><t:FieldURI FieldURI="item:ItemClass"/><t:FieldURIOrConstant><t:Constant Value="IPM.Note"/></t:FieldURIOrConstant></t:IsNotEqualTo></m:Restriction>`, "", "", [3]string{"0", "0", "true"}},
-		{"created before", "", `<m:Restriction><t:IsLessThanOrEqualTo><t:FieldURI FieldURI="item:DateTimeCreated"/><t:FieldURIOrConstant><t:Constant Value="2026-01-01T01:00:00Z"/></t:FieldURIOrConstant></t:IsLessThanOrEqualTo></m:Restriction>`, "", "001,000", [3]string{"2", "2", "true"}},
+		{"created after", `<m:IndexedPageItemView MaxEntriesReturned="2" Offset="0" BasePoint="Beginning"/>`, `<m:Restriction><t:IsGreaterThan><t:FieldURI FieldURI="item:DateTimeCreated"/><t:FieldURIOrConstant><t:Constant Value="2000-01-01T00:00:00Z"/></t:FieldURIOrConstant></t:IsGreaterThan></m:Restriction>`, "", "024,023", [3]string{"2", "25", "false"}},
+		{"created in the future", "", `<m:Restriction><t:IsGreaterThan><t:FieldURI FieldURI="item:DateTimeCreated"/><t:FieldURIOrConstant><t:Constant Value="2100-01-01"/></t:FieldURIOrConstant></t:IsGreaterThan></m:Restriction>`, "", "", [3]string{"0", "0", "true"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
