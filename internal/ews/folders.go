@@ -170,7 +170,10 @@ func (rc *reqCtx) writeFolder(w *xw, f *mailbox.Folder, bits uint32) error {
 		w.attr("Id", encodeID(mailbox.ID{Kind: mailbox.KindFolder, Mailbox: f.Mailbox, Key: f.ParentKey}))
 		w.emptyEnd()
 	}
-	if bits&fpClass != 0 && f.Class != "" {
+	// A user folder created without FolderClass comes back from the store as
+	// IPF.Note; report it without a class, as Exchange does (exchangelib
+	// checks that a refreshed generic Folder is still a generic Folder).
+	if bits&fpClass != 0 && f.Class != "" && !(f.Distinguished == "" && f.Class == "IPF.Note") {
 		w.elem("t:FolderClass", f.Class)
 	}
 	if bits&fpDisplayName != 0 {

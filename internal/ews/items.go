@@ -71,14 +71,20 @@ func opFindItem(rc *reqCtx, op *node, w *xw) error {
 	sh := parseItemShape(op.child("ItemShape"), false)
 	view := pageView{max: maxFindItems}
 	calendarView := false
+	var calFilter func(*mailbox.Item) bool
+	var calLess func(a, b *mailbox.Item) bool
+	var calErr *ewsErr
 	for _, c := range op.Children {
 		switch c.Local {
 		case "IndexedPageItemView", "FractionalPageItemView":
 			view = parsePageView(c)
 		case "CalendarView", "ContactsView":
 			view = parsePageView(c)
-			view.offset = 0
+			view.offset, view.fromEnd = 0, false
 			calendarView = c.Local == "CalendarView"
+			if calendarView {
+				calFilter, calLess, calErr = parseCalendarView(c)
+			}
 		}
 	}
 	if view.max <= 0 || view.max > maxFindItems {
@@ -108,6 +114,12 @@ func opFindItem(rc *reqCtx, op *node, w *xw) error {
 	less := lessFunc(keys)
 	if len(keys) == 0 {
 		less = nil // the store's own order (newest received first, then key) and its SQL paging
+	}
+	if calendarView {
+		if common == nil {
+			common = calErr
+		}
+		filter, less = andFilter(filter, calFilter), calLess
 	}
 	beginResponse(w, "FindItem")
 	for _, ref := range parents {
@@ -278,7 +290,7 @@ func opCreateItem(rc *reqCtx, op *node, w *xw) error {
 		it, e := parseNewItem(n)
 		var created *mailbox.Item
 		if e == nil {
-			if disp == "SendOnly" || disp == "SendAndSaveCopy" {
+			if (disp == "SendOnly" || disp == "SendAndSaveCopy") && !isAppointment(it) {
 				e = rc.sendNew(it, saved, disp == "SendAndSaveCopy")
 			} else {
 				created, e = rc.saveDraft(it, saved)
@@ -308,7 +320,11 @@ func opCreateItem(rc *reqCtx, op *node, w *xw) error {
 // user's Drafts.
 func (rc *reqCtx) saveDraft(it *mailbox.Item, saved *mailbox.Folder) (*mailbox.Item, *ewsErr) {
 	if saved == nil {
-		f, e := rc.distinguished(rc.user.ID, "drafts")
+		name := "drafts"
+		if isAppointment(it) {
+			name = "calendar"
+		}
+		f, e := rc.distinguished(rc.user.ID, name)
 		if e != nil {
 			return nil, e
 		}
@@ -325,6 +341,9 @@ func (rc *reqCtx) saveDraft(it *mailbox.Item, saved *mailbox.Folder) (*mailbox.I
 	}
 	if it.Class == "" || strings.HasPrefix(it.Class, "IPM.Note") {
 		it.IsDraft = true
+	}
+	if isAppointment(it) && len(it.To)+len(it.Cc)+len(it.Bcc) > 0 {
+		rc.h.log.Info("ews: appointment saved; meeting invitations are not sent by this server", "request", rc.id, "mailbox", saved.Mailbox, "subject", it.Subject)
 	}
 	it.IsRead = true
 	if it.DateTimeCreated.IsZero() {
@@ -369,7 +388,7 @@ func parseUpdates(ch *node) ([]itemUpdate, *ewsErr) {
 				up.uri = c.attr("FieldURI") + "#" + c.attr("FieldIndex")
 			case "ExtendedFieldURI":
 				up.ext = c
-			case "Message", "Item", "PostItem":
+			case "Message", "Item", "PostItem", "CalendarItem":
 				up.src = c
 			}
 		}
@@ -401,8 +420,17 @@ func applyUpdate(it *mailbox.Item, up itemUpdate) *ewsErr {
 		}
 		return newErr("ErrorInvalidPropertySet", "The item element does not contain the extended property.")
 	}
-	if derivedURIs[up.uri] {
+	if derivedURIs[up.uri] || calDerived[up.uri] {
 		return newErr("ErrorInvalidPropertySet", up.uri+" cannot be changed.")
+	}
+	if strings.HasPrefix(up.uri, "calendar:") {
+		if !isAppointment(it) {
+			return newErr("ErrorInvalidPropertySet", up.uri+" applies to calendar items only.")
+		}
+		if up.op == "DeleteItemField" {
+			return deleteCalendarField(it, up.uri)
+		}
+		return applyCalendarField(it, up.uri, up.src, up.op == "AppendToItemField")
 	}
 	if up.op == "DeleteItemField" {
 		switch up.uri {

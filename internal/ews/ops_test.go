@@ -199,7 +199,7 @@ func TestFindItemPagingAndRestrictions(t *testing.T) {
 			}
 		})
 	}
-	r := w.call(w.alice, "", findItem("", `<m:Restriction><t:IsEqualTo><t:FieldURI FieldURI="calendar:Start"/><t:FieldURIOrConstant><t:Constant Value="x"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>`, "", distFolder("inbox", nil)))
+	r := w.call(w.alice, "", findItem("", `<m:Restriction><t:IsEqualTo><t:FieldURI FieldURI="contacts:GivenName"/><t:FieldURIOrConstant><t:Constant Value="x"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>`, "", distFolder("inbox", nil)))
 	if code(r.messages()[0]) != "ErrorUnsupportedPathForQuery" {
 		t.Fatal(r.body)
 	}
@@ -504,6 +504,47 @@ func TestOof(t *testing.T) {
 		t.Fatal(r.body)
 	}
 	if r = w.call(w.bob, "", get); find(r.root, "ResponseMessage").childText("ResponseCode") != "ErrorAccessDenied" {
+		t.Fatal(r.body)
+	}
+}
+
+func TestCalendarItems(t *testing.T) {
+	w := newWorld(t)
+	create := func(subject, start, end string) string {
+		r := w.mustOK(w.call(w.svc, primary(w.alice), `<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>`+distFolder("calendar", w.alice)+`</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>`+subject+`</t:Subject><t:Body BodyType="Text">agenda</t:Body>`+
+			`<t:Start>`+start+`</t:Start><t:End>`+end+`</t:End><t:Location>Room 1</t:Location><t:RequiredAttendees><t:Attendee><t:Mailbox><t:EmailAddress>bob@contoso.test</t:EmailAddress></t:Mailbox></t:Attendee></t:RequiredAttendees><t:MeetingTimeZone TimeZoneName="UTC"/></t:CalendarItem></m:Items></m:CreateItem>`))
+		return find(r.root, "ItemId").attr("Id")
+	}
+	id1 := create("Standup", "2026-03-02T09:00:00Z", "2026-03-02T09:15:00Z")
+	create("Review", "2026-03-03T14:00:00+01:00", "2026-03-03T15:00:00+01:00")
+	create("Later", "2026-04-01T09:00:00Z", "2026-04-01T10:00:00Z")
+	if r := w.call(w.alice, "", `<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem><t:Subject>x</t:Subject><t:Start>2026-03-02T09:00:00Z</t:Start><t:End>2026-03-02T10:00:00Z</t:End><t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NoEndRecurrence><t:StartDate>2026-03-02</t:StartDate></t:NoEndRecurrence></t:Recurrence></t:CalendarItem></m:Items></m:CreateItem>`); code(r.messages()[0]) != "ErrorUnsupportedRecurrence" {
+		t.Fatal(r.body)
+	}
+	view := `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape><m:CalendarView MaxEntriesReturned="10" StartDate="2026-03-01T00:00:00Z" EndDate="2026-03-08T00:00:00Z"/><m:ParentFolderIds>` + distFolder("calendar", w.alice) + `</m:ParentFolderIds></m:FindItem>`
+	r := w.mustOK(w.call(w.alice, "", view))
+	if got := findAll(r.root, "CalendarItem"); len(got) != 2 || got[0].childText("Subject") != "Standup" || got[1].childText("Start") != "2026-03-03T13:00:00Z" || got[0].childText("CalendarItemType") != "Single" {
+		t.Fatalf("calendar view: %s", r.body)
+	}
+	if r := w.call(w.alice, "", strings.Replace(view, distFolder("calendar", w.alice), distFolder("inbox", nil), 1)); code(r.messages()[0]) != "ErrorCalendarFolderIsInvalidForCalendarView" {
+		t.Fatal(r.body)
+	}
+	r = w.mustOK(w.call(w.alice, "", `<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape><m:ItemIds><t:ItemId Id="`+id1+`"/></m:ItemIds></m:GetItem>`))
+	ci := find(r.root, "CalendarItem")
+	if ci.childText("Location") != "Room 1" || ci.path("Organizer", "Mailbox", "EmailAddress").Text != "alice@contoso.test" || ci.path("RequiredAttendees", "Attendee", "Mailbox", "EmailAddress").Text != "bob@contoso.test" || ci.childText("Duration") != "PT0H15M0S" {
+		t.Fatalf("calendar item: %s", r.body)
+	}
+	w.mustOK(w.call(w.alice, "", `<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange><t:ItemId Id="`+id1+`"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="calendar:End"/><t:CalendarItem><t:End>2026-03-02T09:30:00Z</t:End></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`))
+	r = w.mustOK(w.call(w.alice, "", `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="calendar:End"/></t:AdditionalProperties></m:ItemShape><m:ItemIds><t:ItemId Id="`+id1+`"/></m:ItemIds></m:GetItem>`))
+	if find(r.root, "End").Text != "2026-03-02T09:30:00Z" {
+		t.Fatal(r.body)
+	}
+	// A Reviewer on the calendar sees the appointments.
+	cal, _ := w.mbx.Distinguished(t0ctx, w.alice.ID, "calendar")
+	if err := w.mbx.SetPermissions(t0ctx, mailbox.Actor{}, w.alice.ID, cal.Key, []mailbox.Permission{{User: w.carol.ID, IsFolderVisible: true, ReadItems: "FullDetails", EditItems: "None", DeleteItems: "None", Level: "Reviewer"}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.mustOK(w.call(w.carol, "", view)); len(findAll(r.root, "CalendarItem")) != 2 {
 		t.Fatal(r.body)
 	}
 }

@@ -94,6 +94,7 @@ const (
 // itemShape is a parsed ItemShape.
 type itemShape struct {
 	bits     uint64
+	cal      uint64  // calendar properties (calendar.go)
 	ext      []*node // requested ExtendedFieldURIs, echoed as sent
 	bodyType string  // Best, HTML, Text
 }
@@ -102,12 +103,12 @@ func parseItemShape(n *node, getItem bool) itemShape {
 	sh := itemShape{bodyType: "Best"}
 	switch n.childText("BaseShape") {
 	case "Default":
-		sh.bits = shapeDefaultFind
+		sh.bits, sh.cal = shapeDefaultFind, calDefaultFind
 		if getItem {
-			sh.bits = shapeDefaultGet
+			sh.bits, sh.cal = shapeDefaultGet, calAll
 		}
 	case "AllProperties":
-		sh.bits = shapeAll
+		sh.bits, sh.cal = shapeAll, calAll
 		if !getItem {
 			sh.bits &^= ipBody | ipAttachments
 		}
@@ -124,6 +125,7 @@ func parseItemShape(n *node, getItem bool) itemShape {
 		switch c.Local {
 		case "FieldURI":
 			sh.bits |= itemFieldBits[c.attr("FieldURI")]
+			sh.cal |= calFieldBits[c.attr("FieldURI")]
 		case "ExtendedFieldURI":
 			if extKey(c) != "" {
 				sh.ext = append(sh.ext, c)
@@ -173,6 +175,9 @@ func isArrayType(n *node) bool { return strings.HasSuffix(n.attr("PropertyType")
 
 // itemElement is the element an item is shown as.
 func itemElement(it *mailbox.Item) string {
+	if isAppointment(it) {
+		return "t:CalendarItem"
+	}
 	c := it.Class
 	if c == "" || strings.HasPrefix(c, "IPM.Note") || strings.HasPrefix(c, "REPORT.") || strings.HasPrefix(c, "IPM.Schedule") {
 		return "t:Message"
@@ -414,6 +419,9 @@ func (rc *reqCtx) writeItem(w *xw, it *mailbox.Item, sh *itemShape) error {
 	}
 	if bits&ipIsAssociated != 0 {
 		w.elemBool("t:IsAssociated", false)
+	}
+	if el == "t:CalendarItem" {
+		rc.writeCalendarProps(w, it, sh.cal)
 	}
 	if msg {
 		if bits&ipSender != 0 && it.Sender != nil {
@@ -734,6 +742,8 @@ func parseNewItem(n *node) (*mailbox.Item, *ewsErr) {
 	it := &mailbox.Item{Class: "IPM.Note"}
 	switch n.Local {
 	case "Message", "Item":
+	case "CalendarItem":
+		return parseNewAppointment(n)
 	default:
 		return nil, newErr("ErrorInvalidOperation", "Creating "+n.Local+" items is not supported by this server.")
 	}
@@ -794,4 +804,37 @@ func parseFileAttachment(fa *node) (mailbox.Attachment, *ewsErr) {
 		a.ContentType = "application/octet-stream"
 	}
 	return a, nil
+}
+
+// parseNewAppointment reads a t:CalendarItem of CreateItem.
+func parseNewAppointment(n *node) (*mailbox.Item, *ewsErr) {
+	it := &mailbox.Item{Class: appointmentClass}
+	for _, c := range n.Children {
+		if c.Local == "ExtendedProperty" {
+			if e := setExtended(it, c); e != nil {
+				return nil, e
+			}
+			continue
+		}
+		if uri, ok := calLocalURIs[c.Local]; ok {
+			if e := applyCalendarField(it, uri, n, false); e != nil {
+				return nil, e
+			}
+			continue
+		}
+		uri, ok := localURIs[c.Local]
+		if !ok || derivedURIs[uri] || uri == "item:Attachments" || uri == "item:MimeContent" || strings.HasPrefix(uri, "message:") {
+			continue
+		}
+		if e := applyField(it, uri, n, false); e != nil {
+			return nil, e
+		}
+	}
+	if c := n.child("ItemClass"); c != nil && !strings.HasPrefix(strings.TrimSpace(c.Text), appointmentClass) {
+		it.Class = appointmentClass
+	}
+	if e := finishAppointment(it); e != nil {
+		return nil, e
+	}
+	return it, nil
 }

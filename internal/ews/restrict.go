@@ -333,6 +333,8 @@ var itemFieldKinds = map[string]vkind{
 	"message:InternetMessageId": kString, "item:IsDraft": kBool, "message:ToRecipients": kMulti,
 	"message:CcRecipients": kMulti, "message:ConversationTopic": kString, "item:InReplyTo": kString,
 	"message:IsReadReceiptRequested": kBool, "item:DisplayTo": kString, "item:DisplayCc": kString,
+	"calendar:Start": kTime, "calendar:End": kTime, "calendar:Location": kString, "calendar:IsAllDayEvent": kBool,
+	"calendar:LegacyFreeBusyStatus": kString, "calendar:UID": kString,
 }
 
 func itemFieldKind(uri string) (vkind, bool) {
@@ -408,6 +410,25 @@ func itemGetter(it *mailbox.Item) getter {
 			return fval{set: true, s: displayList(it.To)}
 		case "item:DisplayCc":
 			return fval{set: true, s: displayList(it.Cc)}
+		}
+		switch uri {
+		case "calendar:Start", "calendar:End":
+			key := calStart
+			if uri == "calendar:End" {
+				key = calEnd
+			}
+			t, ok := calTime(it, key)
+			return fval{set: ok, t: t}
+		case "calendar:Location":
+			v, ok := it.Extended[calLocation]
+			return fval{set: ok, s: v}
+		case "calendar:UID":
+			v, ok := it.Extended[calUID]
+			return fval{set: ok, s: v}
+		case "calendar:LegacyFreeBusyStatus":
+			return fval{set: isAppointment(it), s: orDefault(it.Extended[calFreeBusy], "Busy")}
+		case "calendar:IsAllDayEvent":
+			return fval{set: isAppointment(it), b: it.Extended[calAllDay] == "true"}
 		}
 		if strings.HasPrefix(uri, "ext:") {
 			v, ok := it.Extended[uri[4:]]
