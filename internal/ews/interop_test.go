@@ -1,6 +1,9 @@
 package ews
 
 import (
+	"net/http"
+
+	"github.com/actasmail/actas/internal/autodiscover"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -58,5 +61,30 @@ func TestEwsJavascriptAPIInterop(t *testing.T) {
 	t.Logf("%s", out)
 	if err != nil || !strings.Contains(string(out), "DONE") {
 		t.Fatalf("ews-javascript-api: %v", err)
+	}
+}
+
+// TestExchangelibAutodiscover runs exchangelib's POX and SOAP discovery
+// against the autodiscover handler, then uses the URL it found.
+func TestExchangelibAutodiscover(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import exchangelib").Run(); err != nil {
+		t.Skip("exchangelib is not installed (apt-get install python3-exchangelib)")
+	}
+	w := newWorld(t)
+	mux := http.NewServeMux()
+	var base string
+	ad := autodiscover.New(w.dir, w.authn, func(*http.Request) string { return base + "/EWS/Exchange.asmx" }, nil)
+	mux.Handle("/EWS/", w.h)
+	mux.Handle("/autodiscover/", ad)
+	mux.Handle("/Autodiscover/", ad)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	base = srv.URL
+	out, err := exec.Command(py, "testdata/exchangelib_autodiscover.py", base, w.svc.UserPrincipalName, "pw",
+		w.alice.PrimarySmtpAddress, base+"/EWS/Exchange.asmx").CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil || !strings.Contains(string(out), "DONE") {
+		t.Fatalf("exchangelib autodiscover: %v", err)
 	}
 }
