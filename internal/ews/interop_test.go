@@ -52,10 +52,16 @@ func TestEwsJavascriptAPIInterop(t *testing.T) {
 		t.Skip("node is not installed")
 	}
 	w := newWorld(t)
-	srv := httptest.NewServer(w.h)
+	mux := http.NewServeMux()
+	var base string
+	ad := autodiscover.New(w.dir, w.authn, func(*http.Request) string { return base + "/EWS/Exchange.asmx" }, nil)
+	mux.Handle("/EWS/", w.h)
+	mux.Handle("/autodiscover/", ad)
+	srv := httptest.NewServer(mux)
 	defer srv.Close()
+	base = srv.URL
 	cmd := exec.Command("node", "testdata/ewsjs_interop.js", srv.URL+"/EWS/Exchange.asmx", w.svc.UserPrincipalName, "pw",
-		w.alice.PrimarySmtpAddress, w.bob.PrimarySmtpAddress, w.vip.PrimarySmtpAddress)
+		w.alice.PrimarySmtpAddress, w.bob.PrimarySmtpAddress, w.vip.PrimarySmtpAddress, base)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+mods)
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)

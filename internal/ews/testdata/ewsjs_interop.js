@@ -3,7 +3,7 @@
 // Usage: node ewsjs_interop.js EWS_URL USER PASSWORD TARGET OTHER DENIED
 // Needs NODE_PATH to reach ews-javascript-api. Prints OK lines, then DONE.
 const ews = require('ews-javascript-api');
-const [url, user, pw, target, other, denied] = process.argv.slice(2);
+const [url, user, pw, target, other, denied, base] = process.argv.slice(2);
 
 function svcFor(smtp) {
   const svc = new ews.ExchangeService(ews.ExchangeVersion.Exchange2016);
@@ -86,6 +86,17 @@ function faultCode(e) {
     const code = faultCode(e);
     if (code !== 'ErrorNonExistentMailbox') throw e;
     console.log('OK unknown', code);
+  }
+  if (base) {
+    const ad = new ews.AutodiscoverService(new ews.Uri(base + '/autodiscover/autodiscover.svc'), ews.ExchangeVersion.Exchange2016);
+    ad.Credentials = new ews.WebCredentials(user, pw);
+    ad.RedirectionUrlValidationCallback = () => true;
+    const resp = await ad.GetUserSettings(target, [ews.UserSettingName.ExternalEwsUrl, ews.UserSettingName.InternalEwsUrl,
+      ews.UserSettingName.UserDisplayName, ews.UserSettingName.EwsSupportedSchemas]);
+    if (resp.ErrorCode !== ews.AutodiscoverErrorCode.NoError) throw new Error('autodiscover: ' + resp.ErrorMessage);
+    const found = String(resp.Settings.get(ews.UserSettingName.ExternalEwsUrl));
+    if (found.toLowerCase() !== url.toLowerCase()) throw new Error('autodiscover URL ' + found);
+    console.log('OK autodiscover', found, resp.Settings.get(ews.UserSettingName.UserDisplayName));
   }
   console.log('DONE');
 })().catch(e => { console.error('FAIL', e && (e.stack || e.message || e)); process.exit(1); });
