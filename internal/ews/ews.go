@@ -114,7 +114,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id := h.reqID.Add(1)
 	start := h.opts.Now()
-	status, resp, op := h.handle(r, callerID, id)
+	status, resp, op, pooled := h.handle(r, callerID, id)
+	if pooled != nil {
+		defer putWriter(pooled)
+	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Header().Set("request-id", strconv.FormatUint(id, 10))
 	if v := r.Header.Get("client-request-id"); v != "" && strings.EqualFold(r.Header.Get("return-client-request-id"), "true") {
@@ -155,9 +158,10 @@ func acceptsGzip(r *http.Request) bool {
 // handle reads, runs and encodes one request. It never panics: a panic
 // anywhere below becomes an ErrorInternalServerError fault, and because the
 // response is built in a buffer nothing half-written ever reaches the client.
-func (h *Handler) handle(r *http.Request, callerID string, id uint64) (status int, resp []byte, op string) {
+func (h *Handler) handle(r *http.Request, callerID string, id uint64) (status int, resp []byte, op string, pooled *xw) {
 	defer func() {
 		if p := recover(); p != nil {
+			pooled = nil // may be half-written: dropped, never reused
 			h.log.Error("ews panic", "request", id, "caller", callerID, "panic", p, "stack", string(debug.Stack()))
 			status, resp = faultResponse(&fault{Code: "ErrorInternalServerError",
 				Msg: fmt.Sprintf("An internal server error occurred. The operation failed. (request %d)", id)})
@@ -166,9 +170,20 @@ func (h *Handler) handle(r *http.Request, callerID string, id uint64) (status in
 	body, f := h.readBody(r)
 	if f != nil {
 		s, b := faultResponse(f)
-		return s, b, ""
+		return s, b, "", nil
 	}
-	return h.serveSOAP(r.Context(), callerID, id, body)
+	var rc *reqCtx
+	status, resp, op, rc = h.serveSOAPCtx(r.Context(), callerID, id, body)
+	if rc != nil {
+		pooled = rc.out
+	}
+	return status, resp, op, pooled
+}
+
+// serveSOAP runs one request and returns the response bytes (tests, fuzzing).
+func (h *Handler) serveSOAP(ctx context.Context, callerID string, id uint64, body []byte) (int, []byte, string) {
+	s, b, op, _ := h.serveSOAPCtx(ctx, callerID, id, body)
+	return s, b, op
 }
 
 func (h *Handler) readBody(r *http.Request) ([]byte, *fault) {
@@ -210,6 +225,7 @@ type reqCtx struct {
 	// per-request caches
 	owners map[string]*directory.Recipient
 	grants map[string]grant
+	out    *xw // the pooled response buffer
 }
 
 // opFunc runs one operation and writes its response element. A returned
@@ -254,7 +270,7 @@ var flatOps = map[string]bool{"GetRoomLists": true, "GetRooms": true, "FindPeopl
 	"GetDelegate": true, "AddDelegate": true, "UpdateDelegate": true, "RemoveDelegate": true,
 	"GetUserPhoto": true, "GetServerTimeZones": false}
 
-func (h *Handler) serveSOAP(ctx context.Context, callerID string, id uint64, body []byte) (int, []byte, string) {
+func (h *Handler) serveSOAPCtx(ctx context.Context, callerID string, id uint64, body []byte) (int, []byte, string, *reqCtx) {
 	root, err := parseXML(body, limits{maxDepth: h.opts.MaxDepth, maxElements: h.opts.MaxElements})
 	if err != nil {
 		var pe *parseError
@@ -264,15 +280,15 @@ func (h *Handler) serveSOAP(ctx context.Context, callerID string, id uint64, bod
 				f.Schema = &schemaInfo{Line: pe.Line, Col: pe.Col, Violation: pe.Violation}
 			}
 			s, b := faultResponse(f)
-			return s, b, ""
+			return s, b, "", nil
 		}
 		s, b := faultResponse(&fault{Code: "ErrorInvalidRequest", Msg: err.Error()})
-		return s, b, ""
+		return s, b, "", nil
 	}
 	if root.Local != "Envelope" || (root.Space != nsSOAP && root.Space != nsSOAP12) {
 		s, b := faultResponse(&fault{Code: "ErrorSchemaValidation", Msg: "The request failed schema validation: the root element is not a SOAP envelope.",
 			Schema: &schemaInfo{Line: root.Line, Violation: "The root element must be {" + nsSOAP + "}Envelope."}})
-		return s, b, ""
+		return s, b, "", nil
 	}
 	var header, bodyEl *node
 	for _, c := range root.Children {
@@ -289,22 +305,22 @@ func (h *Handler) serveSOAP(ctx context.Context, callerID string, id uint64, bod
 	if bodyEl == nil {
 		s, b := faultResponse(&fault{Code: "ErrorSchemaValidation", Msg: "The request failed schema validation: the envelope has no Body.",
 			Schema: &schemaInfo{Line: root.Line, Violation: "The SOAP Body element is missing."}})
-		return s, b, ""
+		return s, b, "", nil
 	}
 	if len(bodyEl.Children) == 0 {
 		s, b := faultResponse(&fault{Code: "ErrorInvalidRequest", Msg: "The request is invalid: the SOAP Body is empty."})
-		return s, b, ""
+		return s, b, "", nil
 	}
 	opEl := bodyEl.Children[0]
 	opName := opEl.Local
 	hdr, f := parseHeader(header)
 	if f != nil {
 		s, b := faultResponse(f)
-		return s, b, opName
+		return s, b, opName, nil
 	}
 	if opEl.Space != nsMsgs {
 		s, b := faultResponse(&fault{Code: "ErrorInvalidRequest", Msg: fmt.Sprintf("The request is invalid: %s is not an Exchange Web Services operation.", opName)})
-		return s, b, opName
+		return s, b, opName, nil
 	}
 	fn := ops[opName]
 	if fn == nil {
@@ -313,27 +329,43 @@ func (h *Handler) serveSOAP(ctx context.Context, callerID string, id uint64, bod
 		// fallback loop) and the Managed API (ServiceResponseException)
 		// handle cleanly. A fault with ErrorInvalidRequest would make
 		// exchangelib retry every older server version first.
-		return http.StatusOK, unsupportedOpResponse(opName), opName
+		return http.StatusOK, unsupportedOpResponse(opName), opName, nil
 	}
 	rc := &reqCtx{ctx: ctx, h: h, id: id, version: hdr.version, now: h.opts.Now().UTC()}
 	if f := h.establishUser(rc, callerID, hdr); f != nil {
 		s, b := faultResponse(f)
-		return s, b, opName
+		return s, b, opName, nil
 	}
-	w := &xw{}
-	w.b.Grow(4096)
+	w := getWriter()
+	rc.out = w
 	w.raw(envelopeStart)
 	if err := fn(rc, opEl, w); err != nil {
+		putWriter(w)
+		rc.out = nil
 		var ff *fault
 		if !errors.As(err, &ff) {
 			h.log.Error("ews operation failed", "request", id, "op", opName, "error", err)
 			ff = &fault{Code: "ErrorInternalServerError", Msg: fmt.Sprintf("An internal server error occurred. The operation failed. (request %d)", id)}
 		}
 		s, b := faultResponse(ff)
-		return s, b, opName
+		return s, b, opName, nil
 	}
 	w.raw(envelopeEnd)
-	return http.StatusOK, w.b.Bytes(), opName
+	return http.StatusOK, w.b.Bytes(), opName, rc
+}
+
+// Response buffers are pooled: a FindItem page is tens of KiB, and growing
+// a fresh buffer for every request is most of the handler's allocation.
+var writerPool = sync.Pool{New: func() any { w := &xw{}; w.b.Grow(8 << 10); return w }}
+
+func getWriter() *xw { return writerPool.Get().(*xw) }
+
+func putWriter(w *xw) {
+	if w.b.Cap() > 4<<20 {
+		return // let unusually large buffers go
+	}
+	w.b.Reset()
+	writerPool.Put(w)
 }
 
 // ServerVersionInfo values: Exchange 2016 CU23.
