@@ -53,13 +53,12 @@ func TestEwsJavascriptAPIInterop(t *testing.T) {
 	}
 	w := newWorld(t)
 	mux := http.NewServeMux()
-	var base string
-	ad := autodiscover.New(w.dir, w.authn, func(*http.Request) string { return base + "/EWS/Exchange.asmx" }, nil)
+	ad := autodiscover.New(w.dir, w.authn, func(r *http.Request) string { return "http://" + r.Host + "/EWS/Exchange.asmx" }, nil)
 	mux.Handle("/EWS/", w.h)
 	mux.Handle("/autodiscover/", ad)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	base = srv.URL
+	base := srv.URL
 	cmd := exec.Command("node", "testdata/ewsjs_interop.js", srv.URL+"/EWS/Exchange.asmx", w.svc.UserPrincipalName, "pw",
 		w.alice.PrimarySmtpAddress, w.bob.PrimarySmtpAddress, w.vip.PrimarySmtpAddress, base)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+mods)
@@ -79,14 +78,13 @@ func TestExchangelibAutodiscover(t *testing.T) {
 	}
 	w := newWorld(t)
 	mux := http.NewServeMux()
-	var base string
-	ad := autodiscover.New(w.dir, w.authn, func(*http.Request) string { return base + "/EWS/Exchange.asmx" }, nil)
+	ad := autodiscover.New(w.dir, w.authn, func(r *http.Request) string { return "http://" + r.Host + "/EWS/Exchange.asmx" }, nil)
 	mux.Handle("/EWS/", w.h)
 	mux.Handle("/autodiscover/", ad)
 	mux.Handle("/Autodiscover/", ad)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	base = srv.URL
+	base := srv.URL
 	out, err := exec.Command(py, "testdata/exchangelib_autodiscover.py", base, w.svc.UserPrincipalName, "pw",
 		w.alice.PrimarySmtpAddress, base+"/EWS/Exchange.asmx").CombinedOutput()
 	t.Logf("%s", out)
