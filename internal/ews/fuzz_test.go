@@ -3,6 +3,8 @@ package ews
 import (
 	"context"
 	"testing"
+
+	"github.com/actasmail/actas/internal/mailbox"
 )
 
 // FuzzEnvelope feeds arbitrary bytes to the request parser and to the whole
@@ -24,9 +26,13 @@ func FuzzEnvelope(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	w := newFakeWorld(f)
-	w.seed(w.alice.ID, "inbox", 3, nil)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = parseXML(data, limits{maxDepth: 64, maxElements: 10000})
+		// A fresh mailbox store each time, so writes of earlier inputs do
+		// not pile up and slow every later one down.
+		w.mbx = newFake()
+		w.h = New(w.dir, w.mbx, w.authn, nil, Options{MaxDepth: 64, MaxElements: 10000})
+		seedFake(w.mbx, w.alice.ID)
 		status, body, _ := w.h.serveSOAP(context.Background(), w.alice.ID, 1, data)
 		if status != 200 && status != 500 {
 			t.Fatalf("status %d", status)
@@ -35,4 +41,16 @@ func FuzzEnvelope(f *testing.F) {
 			t.Fatalf("response is not well-formed: %v\n%s", err, body)
 		}
 	})
+}
+
+// seedFake puts three messages into a fake store's inbox (no testing.TB:
+// Helper may not be called inside a fuzz target).
+func seedFake(m mailbox.Mailboxes, owner string) {
+	ctx := context.Background()
+	_ = m.Ensure(ctx, owner)
+	inbox, _ := m.Distinguished(ctx, owner, "inbox")
+	for i := 0; i < 3; i++ {
+		m.CreateItem(ctx, mailbox.Actor{ID: owner, Via: "owner"}, owner, inbox.Key, &mailbox.Item{Class: "IPM.Note",
+			Subject: "seed", Body: "b", From: &mailbox.Address{Email: "bob@contoso.test"}, To: []mailbox.Address{{Email: "alice@contoso.test"}}})
+	}
 }
