@@ -11,12 +11,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/actasmail/actas/internal/auth"
+	"github.com/actasmail/actas/internal/autodiscover"
 	"github.com/actasmail/actas/internal/cmdlet"
 	"github.com/actasmail/actas/internal/datadir"
 	d "github.com/actasmail/actas/internal/directory"
@@ -110,6 +112,9 @@ func serve(ctx context.Context, o serveOpts) error {
 
 	srv := server.New(reg, log)
 	srv.EWS = ews.New(dir, boxes, srv.Authenticate, log, ews.Options{AuthError: server.WriteAuthError})
+	ad := autodiscover.New(dir, srv.Authenticate, ewsURL, log)
+	ad.AuthError = server.WriteAuthError
+	srv.Autodiscover = ad
 	srv.SystemToken = auth.RandomPassword(40)
 	if err := datadir.WriteSecret(o.data, datadir.SystemTokenFile, srv.SystemToken+"\n"); err != nil {
 		return err
@@ -169,6 +174,16 @@ func serve(ctx context.Context, o serveOpts) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return hs.Shutdown(sctx)
+}
+
+// ewsURL is the EWS URL as the client reached this server: its scheme and
+// Host header (a proxy in front sets X-Forwarded-Proto).
+func ewsURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/EWS/Exchange.asmx"
 }
 
 // connectAddr turns a wildcard listen address into one a local client can dial.
