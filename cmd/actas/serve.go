@@ -33,6 +33,9 @@ type serveOpts struct {
 	tlsCert, tlsKey          string
 	selfSigned, insecureHTTP bool
 	demo, verbose            bool
+	maxRequest               int64
+	maxDepth, maxElements    int
+	readTimeout, idleTimeout time.Duration
 }
 
 func serveCmd() *cobra.Command {
@@ -57,6 +60,11 @@ DATA/admin-password.`,
 	f.BoolVar(&o.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback address")
 	f.BoolVar(&o.demo, "demo", false, "create the contoso.test demo organization on first start")
 	f.BoolVar(&o.verbose, "verbose", false, "log every HTTP request")
+	f.Int64Var(&o.maxRequest, "max-request-bytes", 32<<20, "largest EWS request body accepted")
+	f.IntVar(&o.maxDepth, "max-xml-depth", 200, "deepest XML nesting accepted in an EWS request")
+	f.IntVar(&o.maxElements, "max-xml-elements", 1_000_000, "most XML elements accepted in an EWS request")
+	f.DurationVar(&o.readTimeout, "read-timeout", 2*time.Minute, "time allowed to read a whole request")
+	f.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
 	return c
 }
 
@@ -111,7 +119,8 @@ func serve(ctx context.Context, o serveOpts) error {
 	}
 
 	srv := server.New(reg, log)
-	srv.EWS = ews.New(dir, boxes, srv.Authenticate, log, ews.Options{AuthError: server.WriteAuthError})
+	srv.EWS = ews.New(dir, boxes, srv.Authenticate, log, ews.Options{AuthError: server.WriteAuthError,
+		MaxRequestBytes: o.maxRequest, MaxDepth: o.maxDepth, MaxElements: o.maxElements})
 	ad := autodiscover.New(dir, srv.Authenticate, ewsURL, log)
 	ad.AuthError = server.WriteAuthError
 	srv.Autodiscover = ad
@@ -122,9 +131,9 @@ func serve(ctx context.Context, o serveOpts) error {
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
+		ReadTimeout:       o.readTimeout,
 		WriteTimeout:      10 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       o.idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	ln, err := net.Listen("tcp", o.listen)
