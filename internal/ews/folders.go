@@ -170,10 +170,9 @@ func (rc *reqCtx) writeFolder(w *xw, f *mailbox.Folder, bits uint32) error {
 		w.attr("Id", encodeID(mailbox.ID{Kind: mailbox.KindFolder, Mailbox: f.Mailbox, Key: f.ParentKey}))
 		w.emptyEnd()
 	}
-	// A user folder created without FolderClass comes back from the store as
-	// IPF.Note; report it without a class, as Exchange does (exchangelib
-	// checks that a refreshed generic Folder is still a generic Folder).
-	if bits&fpClass != 0 && f.Class != "" && !(f.Distinguished == "" && f.Class == "IPF.Note") {
+	// A folder created without FolderClass has none, as in Exchange
+	// (exchangelib checks that a refreshed generic Folder is still generic).
+	if bits&fpClass != 0 && f.Class != "" {
 		w.elem("t:FolderClass", f.Class)
 	}
 	if bits&fpDisplayName != 0 {
@@ -402,7 +401,7 @@ func opFindFolder(rc *reqCtx, op *node, w *xw) error {
 // --- CreateFolder ---
 
 var folderClassByElement = map[string]string{
-	"Folder": "IPF.Note", "CalendarFolder": "IPF.Appointment", "ContactsFolder": "IPF.Contact", "TasksFolder": "IPF.Task",
+	"Folder": "", "CalendarFolder": "IPF.Appointment", "ContactsFolder": "IPF.Contact", "TasksFolder": "IPF.Task",
 }
 
 func opCreateFolder(rc *reqCtx, op *node, w *xw) error {

@@ -299,13 +299,11 @@ func (w *wtx) insertFolder(mbx string, parent int64, distinguished, name, class 
 	return f, nil
 }
 
-// CreateFolder implements Mailboxes. An empty class means IPF.Note.
+// CreateFolder implements Mailboxes. An empty class stays empty: Exchange
+// reports a folder created without a FolderClass without one.
 func (s *Store) CreateFolder(ctx context.Context, a Actor, mbx string, parent int64, name, class string) (*Folder, error) {
 	if err := validFolderName(name); err != nil {
 		return nil, fmt.Errorf("mailbox: create folder: %w", err)
-	}
-	if class == "" {
-		class = "IPF.Note"
 	}
 	var f *Folder
 	err := s.write(ctx, "create folder", a, []string{mbx}, false, func(w *wtx) error {

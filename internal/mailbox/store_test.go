@@ -226,7 +226,7 @@ func TestFolders(t *testing.T) {
 	root := folderKey(t, s, m, "msgfolderroot")
 
 	a := must[*mailbox.Folder](t)(s.CreateFolder(ctx, owner, m, inbox, "Projects", ""))
-	if a.Class != "IPF.Note" || a.ParentKey != inbox || a.Distinguished != "" || a.DisplayName != "Projects" {
+	if a.Class != "" || a.ParentKey != inbox || a.Distinguished != "" || a.DisplayName != "Projects" {
 		t.Errorf("created %+v", a)
 	}
 	b := must[*mailbox.Folder](t)(s.CreateFolder(ctx, owner, m, a.Key, "beta", "IPF.Note"))
