@@ -171,22 +171,6 @@ func (s *server) ok(script string) string {
 	return out
 }
 
-// optional runs a script that uses a cmdlet Actas may not have yet. It
-// returns "" when it worked, or why not. A missing cmdlet is expected while
-// the server grows; any other failure is a fixture error.
-func (s *server) optional(cmdlet, script string) string {
-	s.t.Helper()
-	out, errs, code := s.shell(script)
-	if code == 0 && (errs == "" || strings.HasPrefix(errs, "WARNING")) {
-		return ""
-	}
-	if strings.Contains(errs, "is not recognized as the name of a cmdlet") {
-		return cmdlet + " is not available in actas shell"
-	}
-	s.t.Errorf("fixture script failed (exit %d):\n%s\nstdout:\n%s\nstderr:\n%s", code, script, out, errs)
-	return fmt.Sprintf("%s failed: %s", cmdlet, firstLine(errs))
-}
-
 func firstLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -246,25 +230,11 @@ Set-Mailbox alice -GrantSendOnBehalfTo dave
 		}
 	}
 
-	// Folder permissions for the delegate. Without the cmdlet, the suites
-	// grant them as alice through EWS (UpdateFolder), which is also how an
-	// owner's client shares a folder.
-	why := s.optional("Add-MailboxFolderPermission", `Add-MailboxFolderPermission -Identity alice@contoso.test:\Calendar -User dave -AccessRights Reviewer
-Add-MailboxFolderPermission -Identity alice@contoso.test:\Inbox -User dave -AccessRights Reviewer`)
-	if why == "" {
-		s.env["ACTAS_FOLDER_PERMISSIONS"] = "shell"
-	} else {
-		s.env["ACTAS_FOLDER_PERMISSIONS"] = "ews"
-		s.t.Logf("fixture: %s; the suites grant dave's folder permissions through EWS", why)
-	}
-	why = s.optional("Add-RecipientPermission", `Add-RecipientPermission bob -Trustee erin -AccessRights SendAs -Confirm:$false`)
-	if why == "" {
-		s.env["ACTAS_SENDAS"] = "1"
-	} else {
-		s.env["ACTAS_SENDAS"] = ""
-		s.env["ACTAS_SENDAS_MISSING"] = why
-		s.t.Logf("fixture: %s; send-as cases are skipped", why)
-	}
+	// The delegate's folder permissions and send-as, as an administrator
+	// grants them.
+	s.ok(`Add-MailboxFolderPermission -Identity alice@contoso.test:\Calendar -User dave -AccessRights Reviewer
+Add-MailboxFolderPermission -Identity alice@contoso.test:\Inbox -User dave -AccessRights Reviewer
+Add-RecipientPermission bob -Trustee erin -AccessRights SendAs -Confirm:$false`)
 
 	s.env["ACTAS_BASE_URL"] = s.url
 	s.env["ACTAS_EWS_URL"] = s.url + "/EWS/Exchange.asmx"
