@@ -171,14 +171,6 @@ func (s *server) ok(script string) string {
 	return out
 }
 
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
 // The fixture. svc holds ApplicationImpersonation scoped to the members of
 // "Sync Users" (alice, bob). carol and the room are outside that scope.
 // norole has no role at all. dave is alice's delegate: Reviewer on her
