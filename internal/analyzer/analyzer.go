@@ -172,6 +172,7 @@ func Run(ctx context.Context, cfg Config) *Report {
 		r.folderName = cfg.Folder
 	}
 	r.ctxMap["Folder"] = r.folderName
+	r.ctxMap["FolderPath"] = cfg.Mailbox + `:\` + r.folderName
 
 	start := time.Now()
 	r.discover(ctx)
@@ -531,8 +532,13 @@ func (r *run) checkTLS(ctx context.Context, t *Step, host, hostport string) {
 		}
 	}
 	t.detail("%s; subject %s; names %s", tls.VersionName(st.Version), leaf.Subject, strings.Join(names, ", "))
-	days := int(leaf.NotAfter.Sub(now).Hours() / 24)
-	t.detail("issuer %s; valid %s to %s (%d days left)", leaf.Issuer, leaf.NotBefore.UTC().Format("2006-01-02"), leaf.NotAfter.UTC().Format("2006-01-02"), days)
+	left := fmt.Sprintf("%d days left", int(leaf.NotAfter.Sub(now).Hours()/24))
+	if now.After(leaf.NotAfter) {
+		left = "expired"
+	} else if now.Before(leaf.NotBefore) {
+		left = "not valid yet"
+	}
+	t.detail("issuer %s; valid %s to %s (%s)", leaf.Issuer, leaf.NotBefore.UTC().Format("2006-01-02 15:04"), leaf.NotAfter.UTC().Format("2006-01-02 15:04"), left)
 	inter := x509.NewCertPool()
 	for _, c := range st.PeerCertificates[1:] {
 		inter.AddCert(c)
@@ -923,6 +929,7 @@ func (r *run) access(ctx context.Context) {
 	if f.DisplayName != "" {
 		r.folderName = f.DisplayName
 		r.ctxMap["Folder"] = f.DisplayName
+		r.ctxMap["FolderPath"] = r.cfg.Mailbox + `:\` + f.DisplayName
 	}
 	line := fmt.Sprintf("folder %q", f.DisplayName)
 	if f.HasTotalCount {

@@ -171,8 +171,8 @@ var Table = []Entry{
 		},
 		Fix: "Grant the account a folder permission (Reviewer to read), or FullAccess on the mailbox, or use impersonation.",
 		Commands: []string{
-			`Add-MailboxFolderPermission -Identity '{=Mailbox}:\{=Folder}' -User {ServiceAccount} -AccessRights Reviewer`,
-			`Get-MailboxFolderPermission -Identity '{=Mailbox}:\{=Folder}'`,
+			`Add-MailboxFolderPermission -Identity {FolderPath} -User {ServiceAccount} -AccessRights Reviewer`,
+			`Get-MailboxFolderPermission -Identity {FolderPath}`,
 		}},
 	{Key: "ErrorFolderNotFound",
 		Meaning: "The folder was not found, or is not visible to the caller (servers also use this code for \"no permission\").",
@@ -181,7 +181,7 @@ var Table = []Entry{
 			"The distinguished folder does not exist in this mailbox (e.g. archive folders without an archive).",
 		},
 		Fix:      "Grant a folder permission, or test another folder.",
-		Commands: []string{`Add-MailboxFolderPermission -Identity '{=Mailbox}:\{=Folder}' -User {ServiceAccount} -AccessRights Reviewer`}},
+		Commands: []string{`Add-MailboxFolderPermission -Identity {FolderPath} -User {ServiceAccount} -AccessRights Reviewer`}},
 	{Key: "ErrorItemNotFound",
 		Meaning: "The object was not found in the store (or is not visible to the caller).",
 		Causes:  []string{"No permission on the folder (delegate mode).", "The item moved (item ids change on move)."},
@@ -664,7 +664,7 @@ func renderCommand(tmpl string, ctx map[string]string) string {
 			return "<" + sub[2] + ">"
 		}
 		if sub[1] == "=" {
-			return v
+			return strings.ReplaceAll(v, "'", "''")
 		}
 		return psQuote(v)
 	})

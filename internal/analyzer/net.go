@@ -121,7 +121,7 @@ func classifyErr(err error, dialing bool) (key, text string) {
 		}
 		return "dns-failure", "DNS: " + dnsErr.Error()
 	case errors.As(err, &uaErr):
-		if c := uaErr.Cert; c != nil && isSelfSigned(c) {
+		if c := uaErr.Cert; c != nil && isSelfSigned(c) && !c.IsCA {
 			return "tls-self-signed", "TLS: the certificate is self-signed (" + c.Subject.String() + ")"
 		}
 		return "tls-untrusted", "TLS: " + uaErr.Error()
@@ -153,6 +153,9 @@ func classifyErr(err error, dialing bool) (key, text string) {
 	return "transport", text
 }
 
+// isSelfSigned reports whether a certificate signs itself. A self-signed
+// server certificate (not a CA) is what development setups and fresh
+// Exchange installations use.
 func isSelfSigned(c *x509.Certificate) bool {
 	return c.Subject.String() == c.Issuer.String() && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
