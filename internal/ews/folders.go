@@ -663,41 +663,11 @@ func opMoveFolder(rc *reqCtx, op *node, w *xw) error {
 
 // --- permissions ---
 
-// levelFlags are the flags of each permission level (ews-protocol.md §8).
-var levelFlags = map[string]mailbox.Permission{
-	"None":                              {EditItems: "None", DeleteItems: "None", ReadItems: "None"},
-	"Owner":                             {CanCreateItems: true, CanCreateSubFolders: true, IsFolderOwner: true, IsFolderVisible: true, IsFolderContact: true, EditItems: "All", DeleteItems: "All", ReadItems: "FullDetails"},
-	"PublishingEditor":                  {CanCreateItems: true, CanCreateSubFolders: true, IsFolderVisible: true, EditItems: "All", DeleteItems: "All", ReadItems: "FullDetails"},
-	"Editor":                            {CanCreateItems: true, IsFolderVisible: true, EditItems: "All", DeleteItems: "All", ReadItems: "FullDetails"},
-	"PublishingAuthor":                  {CanCreateItems: true, CanCreateSubFolders: true, IsFolderVisible: true, EditItems: "Owned", DeleteItems: "Owned", ReadItems: "FullDetails"},
-	"Author":                            {CanCreateItems: true, IsFolderVisible: true, EditItems: "Owned", DeleteItems: "Owned", ReadItems: "FullDetails"},
-	"NoneditingAuthor":                  {CanCreateItems: true, IsFolderVisible: true, EditItems: "None", DeleteItems: "Owned", ReadItems: "FullDetails"},
-	"Reviewer":                          {IsFolderVisible: true, EditItems: "None", DeleteItems: "None", ReadItems: "FullDetails"},
-	"Contributor":                       {CanCreateItems: true, IsFolderVisible: true, EditItems: "None", DeleteItems: "None", ReadItems: "None"},
-	"FreeBusyTimeOnly":                  {EditItems: "None", DeleteItems: "None", ReadItems: "TimeOnly"},
-	"FreeBusyTimeAndSubjectAndLocation": {EditItems: "None", DeleteItems: "None", ReadItems: "TimeAndSubjectAndLocation"},
-}
-
-var levelOrder = []string{"None", "Owner", "PublishingEditor", "Editor", "PublishingAuthor", "Author", "NoneditingAuthor", "Reviewer", "Contributor", "FreeBusyTimeOnly", "FreeBusyTimeAndSubjectAndLocation"}
-
-func normNone(s string) string {
-	if s == "" {
-		return "None"
-	}
-	return s
-}
-
-// permLevel names the level whose flags p has, or Custom.
-func permLevel(p mailbox.Permission) string {
-	for _, name := range levelOrder {
-		l := levelFlags[name]
-		if l.CanCreateItems == p.CanCreateItems && l.CanCreateSubFolders == p.CanCreateSubFolders &&
-			l.IsFolderOwner == p.IsFolderOwner && l.IsFolderVisible == p.IsFolderVisible && l.IsFolderContact == p.IsFolderContact &&
-			l.EditItems == normNone(p.EditItems) && l.DeleteItems == normNone(p.DeleteItems) && l.ReadItems == normNone(p.ReadItems) {
-			return name
-		}
-	}
-	return "Custom"
+// permissionFields are the elements a Permission or CalendarPermission may hold.
+var permissionFields = map[string]bool{
+	"UserId": true, "CanCreateItems": true, "CanCreateSubFolders": true, "IsFolderOwner": true, "IsFolderVisible": true,
+	"IsFolderContact": true, "EditItems": true, "DeleteItems": true, "ReadItems": true,
+	"PermissionLevel": true, "CalendarPermissionLevel": true,
 }
 
 func isCalendar(f *mailbox.Folder) bool { return strings.HasPrefix(f.Class, "IPF.Appointment") }
@@ -734,18 +704,16 @@ func (rc *reqCtx) writePermissionSet(w *xw, f *mailbox.Folder, perms []mailbox.P
 			w.elem("t:DisplayName", p.User)
 		}
 		w.end("t:UserId")
+		p = p.Normalize()
 		w.elemBool("t:CanCreateItems", p.CanCreateItems)
 		w.elemBool("t:CanCreateSubFolders", p.CanCreateSubFolders)
 		w.elemBool("t:IsFolderOwner", p.IsFolderOwner)
 		w.elemBool("t:IsFolderVisible", p.IsFolderVisible)
 		w.elemBool("t:IsFolderContact", p.IsFolderContact)
-		w.elem("t:EditItems", normNone(p.EditItems))
-		w.elem("t:DeleteItems", normNone(p.DeleteItems))
-		w.elem("t:ReadItems", normNone(p.ReadItems))
+		w.elem("t:EditItems", p.EditItems)
+		w.elem("t:DeleteItems", p.DeleteItems)
+		w.elem("t:ReadItems", p.ReadItems)
 		level := p.Level
-		if level == "" {
-			level = permLevel(p)
-		}
 		if !cal && strings.HasPrefix(level, "FreeBusy") {
 			level = "Custom"
 		}
@@ -761,11 +729,42 @@ func (rc *reqCtx) parsePermissionSet(n *node, f *mailbox.Folder) ([]mailbox.Perm
 	if n == nil {
 		return nil, newErr("ErrorInvalidPropertySet", "SetFolderField folder:PermissionSet needs a PermissionSet.")
 	}
-	entries := n.child("Permissions").all("Permission")
-	levelEl := "PermissionLevel"
-	if c := n.child("CalendarPermissions"); c != nil {
-		entries = c.all("CalendarPermission")
-		levelEl = "CalendarPermissionLevel"
+	// Strict about names: a permission set the server misreads would
+	// silently replace the folder's ACL with something else.
+	var list *node
+	for _, k := range n.kids() {
+		switch k.Local {
+		case "Permissions", "CalendarPermissions":
+			if list != nil {
+				return nil, newErr("ErrorInvalidPermissionSettings", "A PermissionSet holds one Permissions or CalendarPermissions list.")
+			}
+			list = k
+		case "UnknownEntries":
+		default:
+			return nil, newErr("ErrorInvalidPermissionSettings", "The PermissionSet contains the unexpected element "+k.Local+"; nothing was changed.")
+		}
+	}
+	if list == nil {
+		return nil, newErr("ErrorInvalidPermissionSettings", "The PermissionSet has no Permissions list; nothing was changed. (To remove every entry use DeleteFolderField folder:PermissionSet.)")
+	}
+	entryEl, levelEl := "Permission", "PermissionLevel"
+	if list.Local == "CalendarPermissions" {
+		entryEl, levelEl = "CalendarPermission", "CalendarPermissionLevel"
+	}
+	var entries []*node
+	for _, k := range list.kids() {
+		if k.Local != entryEl {
+			return nil, newErr("ErrorInvalidPermissionSettings", "The "+list.Local+" list contains the unexpected element "+k.Local+"; nothing was changed.")
+		}
+		for _, f := range k.kids() {
+			if !permissionFields[f.Local] || (f.Local != levelEl && strings.HasSuffix(f.Local, "PermissionLevel")) {
+				return nil, newErr("ErrorInvalidPermissionSettings", "A "+entryEl+" contains the unexpected element "+f.Local+"; nothing was changed.")
+			}
+		}
+		if k.child("UserId") == nil {
+			return nil, newErr("ErrorInvalidPermissionSettings", "A "+entryEl+" has no UserId; nothing was changed.")
+		}
+		entries = append(entries, k)
 	}
 	var out []mailbox.Permission
 	seen := map[string]bool{}
@@ -798,8 +797,8 @@ func (rc *reqCtx) parsePermissionSet(n *node, f *mailbox.Folder) ([]mailbox.Perm
 		seen[strings.ToLower(user)] = true
 		level := e.childText(levelEl)
 		var p mailbox.Permission
-		if l, ok := levelFlags[level]; ok {
-			if strings.HasPrefix(level, "FreeBusy") && !isCalendar(f) {
+		if l, ok := mailbox.LevelRights(level); ok {
+			if strings.HasPrefix(l.Level, "FreeBusy") && !isCalendar(f) {
 				return nil, newErr("ErrorCannotSetCalendarPermissionOnNonCalendarFolder", "Free/busy permission levels can only be set on calendar folders.")
 			}
 			p = l
@@ -807,18 +806,18 @@ func (rc *reqCtx) parsePermissionSet(n *node, f *mailbox.Folder) ([]mailbox.Perm
 			if level != "" && level != "Custom" {
 				return nil, newErr("ErrorInvalidPermissionSettings", "Unknown permission level "+level+".")
 			}
-			p.CanCreateItems = e.childText("CanCreateItems") == "true"
-			p.CanCreateSubFolders = e.childText("CanCreateSubFolders") == "true"
-			p.IsFolderOwner = e.childText("IsFolderOwner") == "true"
-			p.IsFolderVisible = e.childText("IsFolderVisible") == "true"
-			p.IsFolderContact = e.childText("IsFolderContact") == "true"
-			p.EditItems = normNone(e.childText("EditItems"))
-			p.DeleteItems = normNone(e.childText("DeleteItems"))
-			p.ReadItems = normNone(e.childText("ReadItems"))
-			level = permLevel(p)
+			p = mailbox.Permission{
+				CanCreateItems:      e.childText("CanCreateItems") == "true",
+				CanCreateSubFolders: e.childText("CanCreateSubFolders") == "true",
+				IsFolderOwner:       e.childText("IsFolderOwner") == "true",
+				IsFolderVisible:     e.childText("IsFolderVisible") == "true",
+				IsFolderContact:     e.childText("IsFolderContact") == "true",
+				EditItems:           e.childText("EditItems"),
+				DeleteItems:         e.childText("DeleteItems"),
+				ReadItems:           e.childText("ReadItems"),
+			}.Normalize()
 		}
 		p.User = user
-		p.Level = level
 		out = append(out, p)
 	}
 	return out, nil
