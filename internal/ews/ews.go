@@ -261,6 +261,8 @@ func init() {
 		"ExpandDL":                  opExpandDL,
 		"GetUserOofSettingsRequest": opGetUserOofSettings,
 		"SetUserOofSettingsRequest": opSetUserOofSettings,
+		"SyncFolderItems":           opSyncFolderItems,
+		"SyncFolderHierarchy":       opSyncFolderHierarchy,
 	}
 }
 

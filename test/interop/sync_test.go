@@ -1,0 +1,26 @@
+package interop
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSyncExchangelib runs sync_exchangelib.py (SyncFolderItems,
+// SyncFolderHierarchy and notifications) with Debian's exchangelib against
+// a fresh server with the common fixture.
+func TestSyncExchangelib(t *testing.T) {
+	py := os.Getenv("ACTAS_INTEROP_PYTHON")
+	if py == "" {
+		py = "/usr/bin/python3"
+	}
+	out, err := exec.Command(py, "-c", "import exchangelib; print(exchangelib.__version__)").CombinedOutput()
+	if err != nil {
+		missing(t, "exchangelib for "+py, "apt-get install -y --no-install-recommends python3-exchangelib")
+	}
+	t.Logf("exchangelib %s (%s)", strings.TrimSpace(string(out)), py)
+	dir := here(t)
+	runSuite(t, "sync exchangelib", []string{py, filepath.Join(dir, "sync_exchangelib.py")}, dir)
+}
