@@ -18,13 +18,16 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/actasmail/actas/internal/adminapi"
@@ -737,8 +740,13 @@ func (r *run) failWith(s *Step, resp *ewsclient.Response, st Status) {
 		}
 		key, fb = code, "ews-unknown-code"
 		if reason := resp.Value("ActasReason"); reason != "" {
-			if _, ok := Lookup("Actas:" + reason); ok {
-				key, fb = "Actas:"+reason, code
+			// Actas's reason refines the generic impersonation codes; a
+			// specific code (an invalid UPN or SID) keeps its own entry.
+			switch code {
+			case "ErrorImpersonationDenied", "ErrorImpersonateUserDenied", "ErrorNonExistentMailbox", "ErrorImpersonationFailed":
+				if _, ok := Lookup("Actas:" + reason); ok {
+					key, fb = "Actas:"+reason, code
+				}
 			}
 			confirmed = resp.Value("ActasExplanation")
 		}
@@ -758,6 +766,10 @@ func (r *run) failWith(s *Step, resp *ewsclient.Response, st Status) {
 // failErr marks a step failed from a transport error.
 func (r *run) failErr(s *Step, err error) {
 	key, text := classifyErr(err, false)
+	if key == "transport" && r.ewsURL != nil && r.ewsURL.Scheme == "http" &&
+		(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+		key = "tls-expected"
+	}
 	s.detail("no answer: %s", text)
 	s.done(Fail)
 	r.diag(s, key, "", "")
