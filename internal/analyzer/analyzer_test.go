@@ -579,3 +579,46 @@ func TestRenderers(t *testing.T) {
 		t.Errorf("no GetFolder step in JSON:\n%s", js.String())
 	}
 }
+
+// A fake Actas admin API whose RBAC answer disagrees with what EWS does:
+// the explain step and the sample flag it.
+func TestExplainMismatch(t *testing.T) {
+	f := newFakeEWS(t, nil)
+	f.admin = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/admin/v1/cmdlets" {
+			io.WriteString(w, `[{"name":"Test-ApplicationImpersonation","params":[]},{"name":"Get-Mailbox","params":[]}]`)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(b), `"Get-Mailbox"`) {
+			io.WriteString(w, `{"objects":[{"type":"Mailbox","props":[{"name":"PrimarySmtpAddress","value":"alice@contoso.test"}]},{"type":"Mailbox","props":[{"name":"PrimarySmtpAddress","value":"bob@contoso.test"}]}]}`)
+			return
+		}
+		io.WriteString(w, `{"objects":[{"type":"ImpersonationTestResult","props":[{"name":"AssignmentName","value":"Imp"},{"name":"AllowedResourceScope","value":"All"},{"name":"ScopeType","value":"Organization"},{"name":"InScope","value":true},{"name":"Reason","value":""},{"name":"AssignedThrough","value":"Direct"},{"name":"RecipientFilter","value":""},{"name":"Decision","value":"svc may impersonate"}]}]}`)
+	}
+	f.hook = func(w http.ResponseWriter, r *http.Request, q fakeReq) bool {
+		if q.authed && q.impersonating != "" && q.op == "GetFolder" {
+			soapFault(w, "ErrorImpersonateUserDenied", "The account does not have permission to impersonate the requested user.")
+			return true
+		}
+		return false
+	}
+	cfg := f.config()
+	cfg.Sample = 2
+	rep := Run(context.Background(), cfg)
+	verdict(t, rep, false)
+	if !rep.Server.Actas {
+		t.Fatal("Actas not detected")
+	}
+	mustContain(t, expect(t, rep, "Explain", Warn, "explain-mismatch"), "EWS denied, but Test-ApplicationImpersonation says allowed")
+	expect(t, rep, "Sample:", Warn, "explain-mismatch")
+	if rep.Sample == nil || len(rep.Sample.Rows) != 2 || !rep.Sample.Rows[0].Mismatch || rep.Sample.Rows[0].RBAC != "allowed" || rep.Sample.Rows[0].EWS != "denied" {
+		t.Errorf("sample %+v", rep.Sample)
+	}
+	var b bytes.Buffer
+	rep.WriteText(&b)
+	if !strings.Contains(b.String(), "denied (!)") {
+		t.Errorf("matrix does not flag the disagreement:\n%s", b.String())
+	}
+}

@@ -47,6 +47,8 @@ type fakeEWS struct {
 	hook func(w http.ResponseWriter, r *http.Request, q fakeReq) bool
 	// headers added to every EWS answer.
 	extra http.Header
+	// admin, when set, serves /admin/... (a fake Actas admin API).
+	admin http.HandlerFunc
 }
 
 const soapHead = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><s:Header><t:ServerVersionInfo MajorVersion="15" MinorVersion="20" MajorBuildNumber="7452" MinorBuildNumber="28" Version="V2018_01_08"/></s:Header><s:Body>`
@@ -97,6 +99,10 @@ func (f *fakeEWS) requests() []fakeReq {
 }
 
 func (f *fakeEWS) serve(w http.ResponseWriter, r *http.Request) {
+	if f.admin != nil && strings.HasPrefix(r.URL.Path, "/admin/") {
+		f.admin(w, r)
+		return
+	}
 	if !strings.EqualFold(r.URL.Path, "/EWS/Exchange.asmx") {
 		http.NotFound(w, r)
 		return
