@@ -954,6 +954,30 @@ func testApplicationImpersonation(c *Call) error {
 	if target != nil {
 		resource = target.Name
 	}
+	// Admins see the recipient's values in the clause trace; a service
+	// account testing itself sees only which clauses held.
+	admin := rbac.MayRun(c.S, c.Caller, "Test-ApplicationImpersonation")
+	trace := func(a *d.Assignment) []any {
+		sc := c.S.Scope(a.ScopeID)
+		if target == nil || sc == nil {
+			return nil
+		}
+		f, err := sc.Compiled()
+		if err != nil {
+			return []any{"the filter cannot be used: " + err.Error()}
+		}
+		_, steps := f.Explain(d.Record{S: c.S, R: target})
+		out := make([]any, len(steps))
+		for i, st := range steps {
+			if admin {
+				out[i] = st.String()
+			} else {
+				out[i] = fmt.Sprintf("%s%s: %t", strings.Repeat("  ", st.Depth), st.Clause, st.Result)
+			}
+		}
+		return out
+	}
+	var rowTrace []any
 	row := func(assignment, scope, scopeType, via, filter string, inScope any, reason string) {
 		c.Emit(&adminapi.Object{Type: "ImpersonationTestResult",
 			View: []string{"RoleName", "AssignmentName", "AllowedResourceScope", "ScopeType", "InScope"},
@@ -968,6 +992,7 @@ func testApplicationImpersonation(c *Call) error {
 				{Name: "Resource", Value: resource},
 				{Name: "AssignedThrough", Value: via},
 				{Name: "RecipientFilter", Value: filter},
+				{Name: "FilterTrace", Value: rowTrace},
 				{Name: "Decision", Value: dec.Message},
 			}})
 	}
@@ -988,6 +1013,7 @@ func testApplicationImpersonation(c *Call) error {
 		} else if !r.Assignment.Enabled {
 			reason = "the assignment is disabled"
 		}
+		rowTrace = trace(r.Assignment)
 		row(r.Assignment.Name, r.ScopeName, r.ScopeType, r.Via, r.Filter, inScope, reason)
 	}
 	return nil
