@@ -287,25 +287,11 @@ func getDistributionGroup(c *Call) error {
 		}
 		extra = func(r *d.Recipient) bool { return contains(r.ManagedBy, owner.ID) }
 	}
-	rs, err := listRecipients(c, listSpec{kinds: d.MailGroups, schema: d.MailboxSchema, details: distributionGroupTypeDetails, extra: extra})
-	if err != nil {
-		return err
-	}
-	for _, r := range rs {
-		c.Emit(renderDistributionGroup(c.S, r))
-	}
-	return nil
+	return emitRecipients(c, listSpec{kinds: d.MailGroups, schema: d.MailboxSchema, details: distributionGroupTypeDetails, extra: extra}, renderDistributionGroup)
 }
 
 func getGroup(c *Call) error {
-	rs, err := listRecipients(c, listSpec{kinds: d.AllGroups, schema: d.RecipientSchema, details: groupTypeDetails})
-	if err != nil {
-		return err
-	}
-	for _, r := range rs {
-		c.Emit(renderGroup(c.S, r))
-	}
-	return nil
+	return emitRecipients(c, listSpec{kinds: d.AllGroups, schema: d.RecipientSchema, details: groupTypeDetails}, renderGroup)
 }
 
 // roomListConversionError is Exchange's text for a group that can't become a room list.

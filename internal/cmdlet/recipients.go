@@ -804,26 +804,24 @@ func sortByName(rs []*d.Recipient) {
 	})
 }
 
-func getMailbox(c *Call) error {
-	rs, err := listRecipients(c, listSpec{kinds: d.Mailboxes, schema: d.MailboxSchema, details: mailboxTypeDetails})
+// emitRecipients runs a Get-* recipient cmdlet: list, then render each.
+func emitRecipients(c *Call, spec listSpec, render func(*d.State, *d.Recipient) *adminapi.Object) error {
+	rs, err := listRecipients(c, spec)
 	if err != nil {
 		return err
 	}
 	for _, r := range rs {
-		c.Emit(renderMailbox(c.S, r))
+		c.Emit(render(c.S, r))
 	}
 	return nil
 }
 
+func getMailbox(c *Call) error {
+	return emitRecipients(c, listSpec{kinds: d.Mailboxes, schema: d.MailboxSchema, details: mailboxTypeDetails}, renderMailbox)
+}
+
 func getUser(c *Call) error {
-	rs, err := listRecipients(c, listSpec{kinds: d.Mailboxes, schema: d.RecipientSchema, details: userTypeDetails})
-	if err != nil {
-		return err
-	}
-	for _, r := range rs {
-		c.Emit(renderUser(c.S, r))
-	}
-	return nil
+	return emitRecipients(c, listSpec{kinds: d.Mailboxes, schema: d.RecipientSchema, details: userTypeDetails}, renderUser)
 }
 
 func getRecipient(c *Call) error {
