@@ -68,9 +68,10 @@ func (rc *reqCtx) grantFor(mbx string, f *mailbox.Folder) (grant, error) {
 		return grant{full: true}, nil
 	}
 	var groups map[string]bool
-	full := false
+	full, sameOrg := false, false
 	_ = rc.h.dir.Read(func(s *directory.State) error {
 		owner := s.Recipient(mbx)
+		sameOrg = owner != nil && owner.Org == rc.user.Org
 		groups = map[string]bool{}
 		for _, g := range s.GroupsTransitive(rc.user.ID) {
 			groups[g] = true
@@ -86,6 +87,12 @@ func (rc *reqCtx) grantFor(mbx string, f *mailbox.Folder) (grant, error) {
 	})
 	if full {
 		return grant{full: true}, nil
+	}
+	if !sameOrg {
+		// Another organization's mailbox (or none): no folder permission,
+		// not even Default, reaches across tenants, and the answer is "not
+		// found", which reveals nothing.
+		return grant{}, mailbox.ErrNotFound
 	}
 	if f == nil {
 		return grant{}, nil

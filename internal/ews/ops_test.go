@@ -548,3 +548,28 @@ func TestCalendarItems(t *testing.T) {
 		t.Fatal(r.body)
 	}
 }
+
+// TestNoAccessAcrossOrganizations: an id from another organization's mailbox
+// is "not found", even where that mailbox's Default permission would allow
+// anyone of its own organization.
+func TestNoAccessAcrossOrganizations(t *testing.T) {
+	w := newWorld(t)
+	items := w.seed(w.stranger.ID, "inbox", 1, nil)
+	inbox, err := w.mbx.Distinguished(t0ctx, w.stranger.ID, "inbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.mbx.SetPermissions(t0ctx, mailbox.Actor{}, w.stranger.ID, inbox.Key, []mailbox.Permission{
+		{User: "Default", IsFolderVisible: true, ReadItems: "FullDetails", EditItems: "All", DeleteItems: "All", CanCreateItems: true}})
+	get := `<m:GetItem><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape><m:ItemIds><t:ItemId Id="` + items[0].ID() + `"/></m:ItemIds></m:GetItem>`
+	folder := `<m:GetFolder><m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape><m:FolderIds><t:FolderId Id="` + inbox.ID() + `"/></m:FolderIds></m:GetFolder>`
+	for _, body := range []string{get, folder} {
+		r := w.call(w.carol, "", body)
+		if c := code(r.messages()[0]); c != "ErrorItemNotFound" && c != "ErrorFolderNotFound" {
+			t.Fatalf("cross-organization access: %s", r.body)
+		}
+		if strings.Contains(r.body, "stranger") || strings.Contains(r.body, "fabrikam") {
+			t.Fatalf("the answer reveals the other organization: %s", r.body)
+		}
+	}
+}
