@@ -15,7 +15,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), shellCmd(), orgCmd())
+	root.AddCommand(serveCmd(), shellCmd(), orgCmd(), benchCmd())
 	root.AddCommand(checkCmd())
 	if err := root.Execute(); err != nil {
 		if e, ok := err.(exitError); ok {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/actasmail/actas/internal/directory"
 	"github.com/actasmail/actas/internal/mailbox"
+	"github.com/actasmail/actas/internal/notify"
 )
 
 // Options tune the handler. Zero values take the defaults.
@@ -54,6 +55,8 @@ type Handler struct {
 
 	reqID   atomic.Uint64
 	ensured sync.Map // mailbox id -> struct{}: Ensure already ran
+	hubOnce sync.Once
+	hub     *notify.Hub // subscriptions; made on first use (notify.go)
 }
 
 // New returns an EWS handler.
@@ -114,9 +117,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id := h.reqID.Add(1)
 	start := h.opts.Now()
+	ex := &httpExtras{req: r.Header, resp: http.Header{}}
+	r = r.WithContext(context.WithValue(r.Context(), httpExtrasKey{}, ex))
 	status, resp, op, pooled := h.handle(r, callerID, id)
 	if pooled != nil {
 		defer putWriter(pooled)
+	}
+	for k, v := range ex.resp {
+		w.Header()[k] = v
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Header().Set("request-id", strconv.FormatUint(id, 10))
@@ -124,6 +132,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("client-request-id", v)
 	}
 	w.Header().Set("X-FEServer", h.opts.ServerName)
+	if ex.stream != nil && status == http.StatusOK {
+		// GetStreamingEvents: several envelopes over one chunked response.
+		ex.stream(w, r)
+		h.log.Debug("ews", "request", id, "op", op, "caller", callerID, "status", status, "streamed", true, "elapsed", time.Since(start))
+		return
+	}
 	if len(resp) > 1024 && acceptsGzip(r) {
 		var zb bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
@@ -263,6 +277,10 @@ func init() {
 		"SetUserOofSettingsRequest": opSetUserOofSettings,
 		"SyncFolderItems":           opSyncFolderItems,
 		"SyncFolderHierarchy":       opSyncFolderHierarchy,
+		"Subscribe":                 opSubscribe,
+		"Unsubscribe":               opUnsubscribe,
+		"GetEvents":                 opGetEvents,
+		"GetStreamingEvents":        opGetStreamingEvents,
 	}
 }
 
@@ -593,4 +611,22 @@ func beginResponse(w *xw, op string) {
 
 func endResponse(w *xw, op string) {
 	w.raw("</m:ResponseMessages></m:" + op + "Response>")
+}
+
+// httpExtras lets an operation see the request's HTTP headers, add
+// response headers (the affinity cookie) and take over the response body
+// (GetStreamingEvents). It travels in the request context.
+type httpExtras struct {
+	req    http.Header
+	resp   http.Header
+	stream func(http.ResponseWriter, *http.Request)
+}
+
+type httpExtrasKey struct{}
+
+func (rc *reqCtx) extras() *httpExtras {
+	if ex, ok := rc.ctx.Value(httpExtrasKey{}).(*httpExtras); ok {
+		return ex
+	}
+	return nil
 }

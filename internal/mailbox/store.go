@@ -26,6 +26,7 @@ type Store struct {
 	// beforeCommit, when set (tests), runs after every statement of a write
 	// and before its commit; an error rolls the whole write back.
 	beforeCommit func(what string) error
+	hooks        commitHooks // OnCommit (commit.go)
 }
 
 var _ Mailboxes = (*Store)(nil)
@@ -146,6 +147,7 @@ func (s *Store) write(ctx context.Context, what string, a Actor, mbxs []string, 
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("mailbox: %s: commit: %w", what, err)
 	}
+	s.committed(sorted)
 	return nil
 }
 

@@ -92,7 +92,9 @@ _configs = {}
 
 def config(user):
     if user not in _configs:
-        _configs[user] = Configuration(service_endpoint=EWS_URL, credentials=Credentials(user, PW))
+        # Several connections: a streaming request holds one for its whole
+        # duration (exchangelib's default pool has a single session).
+        _configs[user] = Configuration(service_endpoint=EWS_URL, credentials=Credentials(user, PW), max_connections=4)
     return _configs[user]
 
 
@@ -222,6 +224,92 @@ def _():
         assert type(e).__name__ == "ErrorInvalidSyncStateData", describe(e)
         return
     raise AssertionError("a corrupt SyncState was accepted")
+
+
+def send_and_move(subject, delay=0.0):
+    """bob sends alice a message; then svc (impersonating alice) moves it to
+    Deleted Items. Returns the item id (which a move keeps)."""
+    time.sleep(delay)
+    bob = own(BOB)
+    Message(account=bob, subject=subject, body="x", to_recipients=[Mailbox(email_address=ALICE)]).send()
+    alice = impersonate(ALICE)
+    for _ in range(50):
+        found = list(alice.inbox.filter(subject=subject))
+        if found:
+            found[0].move(alice.trash)
+            return found[0].id
+        time.sleep(0.1)
+    raise AssertionError(f"{subject!r} was not delivered")
+
+
+def event_names(notification):
+    return [type(e).__name__ for e in notification.events]
+
+
+@case("pull_subscription_newmail_and_moved")
+def _():
+    alice = impersonate(ALICE)
+    sub, watermark = alice.inbox.subscribe_to_pull(timeout=5)
+    try:
+        item_id = send_and_move(f"pull {RUN}")
+        seen, deadline = [], time.monotonic() + 10
+        while time.monotonic() < deadline and not {"NewMailEvent", "MovedEvent"} <= set(seen):
+            for n in alice.inbox.get_events(sub, watermark):
+                seen += event_names(n)
+                for e in n.events:
+                    if getattr(e, "watermark", None):
+                        watermark = e.watermark
+                    if type(e).__name__ == "MovedEvent":
+                        assert e.item_id.id == item_id and e.old_item_id.id == item_id, "the move changed the id"
+            time.sleep(0.1)
+        assert {"NewMailEvent", "CreatedEvent", "MovedEvent"} <= set(seen), f"pull events: {seen}"
+        # Resuming from the last watermark repeats nothing.
+        again = [x for n in alice.inbox.get_events(sub, watermark) for x in event_names(n)]
+        assert set(again) <= {"StatusEvent"}, f"events repeated after the last watermark: {again}"
+    finally:
+        alice.inbox.unsubscribe(sub)
+
+
+@case("streaming_subscription_newmail_and_moved")
+def _():
+    alice = impersonate(ALICE)
+    sub = alice.inbox.subscribe_to_streaming()
+    t = threading.Thread(target=send_and_move, args=(f"stream {RUN}", 0.5))
+    t.start()
+    seen = []
+    t0 = time.monotonic()
+    for n in alice.inbox.get_streaming_events(sub, connection_timeout=1):
+        seen += event_names(n)
+        if {"NewMailEvent", "MovedEvent"} <= set(seen):
+            break
+    t.join()
+    assert {"NewMailEvent", "CreatedEvent", "MovedEvent"} <= set(seen), f"streamed events: {seen}"
+    log(f"streamed NewMail and Moved within {time.monotonic() - t0:.2f}s of connecting")
+    # The client drops the connection; mail arrives meanwhile; reconnecting
+    # with the same subscription delivers it.
+    send_and_move(f"stream resumed {RUN}")
+    seen = []
+    for n in alice.inbox.get_streaming_events(sub, connection_timeout=1):
+        seen += event_names(n)
+        if {"NewMailEvent", "MovedEvent"} <= set(seen):
+            break
+    assert {"NewMailEvent", "MovedEvent"} <= set(seen), f"events while disconnected were lost: {seen}"
+    alice.inbox.unsubscribe(sub)
+
+
+@case("subscription_delegate_refused")
+def _():
+    from exchangelib.folders import Inbox, Root
+
+    dave = Account(primary_smtp_address=ALICE, config=config(DAVE), access_type=DELEGATE)
+    # dave is Reviewer on alice's Inbox (not on her root, so no folder discovery).
+    inbox = Inbox.get_distinguished(root=Root(account=dave, is_distinguished=True))
+    try:
+        inbox.subscribe_to_streaming()
+    except EWSError as e:
+        assert type(e).__name__ == "ErrorSubscriptionDelegateAccessNotSupported", describe(e)
+        return
+    raise AssertionError("a delegate subscribed to alice's inbox")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,464 @@
+package ews
+
+// Subscribe, GetEvents, Unsubscribe and GetStreamingEvents over
+// internal/notify. Subscriptions belong to the authenticated account that
+// created them (the service account under impersonation) and watch one
+// mailbox: the effective user's. Naming another mailbox's folders is
+// delegate access, which cannot subscribe.
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/actasmail/actas/internal/mailbox"
+	"github.com/actasmail/actas/internal/notify"
+)
+
+const (
+	maxStreamingIDs   = 200
+	pullEventsPerCall = 100
+	streamRowsPerRead = 200
+	heartbeatEvery    = 30 * time.Second
+)
+
+var notifyTexts = map[string]string{
+	"ErrorSubscriptionNotFound":                   "The specified subscription was not found.",
+	"ErrorSubscriptionAccessDenied":               "A subscription can only be used by the account that created it.",
+	"ErrorExpiredSubscription":                    "The subscription has expired.",
+	"ErrorInvalidWatermark":                       "The watermark is invalid (unknown, corrupt, or of another mailbox).",
+	"ErrorMissedNotificationEvents":               "Events were lost from the mailbox journal since the watermark: resynchronize (SyncFolderItems) and subscribe again.",
+	"ErrorSubscriptionDelegateAccessNotSupported": "Subscriptions are not supported for delegate user access.",
+	"ErrorInvalidSubscriptionRequest":             "The subscription request is invalid.",
+}
+
+func notifyErr(code string, text ...string) *ewsErr {
+	e := newErr(code, text...)
+	if len(text) == 0 && notifyTexts[code] != "" {
+		e.Text = notifyTexts[code]
+	}
+	return e
+}
+
+func (rc *reqCtx) mapNotifyErr(err error) *ewsErr {
+	switch {
+	case errors.Is(err, notify.ErrNotFound):
+		return notifyErr("ErrorSubscriptionNotFound")
+	case errors.Is(err, notify.ErrAccessDenied):
+		return notifyErr("ErrorSubscriptionAccessDenied")
+	case errors.Is(err, notify.ErrExpired):
+		return notifyErr("ErrorExpiredSubscription")
+	case errors.Is(err, notify.ErrWatermark):
+		return notifyErr("ErrorInvalidWatermark")
+	case errors.Is(err, notify.ErrGap):
+		return notifyErr("ErrorMissedNotificationEvents")
+	}
+	return rc.mapErr(err, "ErrorSubscriptionNotFound")
+}
+
+// --- Subscribe ---
+
+func opSubscribe(rc *reqCtx, op *node, w *xw) error {
+	if f := checkDistinguished(op); f != nil {
+		return f
+	}
+	beginResponse(w, "Subscribe")
+	defer endResponse(w, "Subscribe")
+	const name = "SubscribeResponseMessage"
+	var req *node
+	kind := ""
+	for _, c := range op.Children {
+		switch c.Local {
+		case "PullSubscriptionRequest":
+			req, kind = c, notify.Pull
+		case "StreamingSubscriptionRequest":
+			req, kind = c, notify.Streaming
+		case "PushSubscriptionRequest":
+			req, kind = c, notify.Push
+		}
+	}
+	if req == nil {
+		writeErrorMessage(w, name, notifyErr("ErrorInvalidSubscriptionRequest", "Subscribe needs a Pull, Push or StreamingSubscriptionRequest."))
+		return nil
+	}
+	if kind == notify.Push {
+		writeErrorMessage(w, name, newErr("ErrorInvalidOperation", "Push subscriptions are not supported by this server yet; use pull or streaming subscriptions."))
+		return nil
+	}
+	s := &notify.Subscription{Kind: kind, Owner: rc.caller.ID, Types: map[string]bool{}}
+	for _, t := range req.child("EventTypes").all("EventType") {
+		v := strings.TrimSpace(t.Text)
+		ok := false
+		for _, k := range notify.EventTypes {
+			ok = ok || k == v
+		}
+		if !ok {
+			return &fault{Code: "ErrorSchemaValidation", Msg: "The request failed schema validation: EventType '" + v + "' is invalid."}
+		}
+		s.Types[v] = true
+	}
+	if len(s.Types) == 0 {
+		writeErrorMessage(w, name, notifyErr("ErrorInvalidSubscriptionRequest", "EventTypes must name at least one event type."))
+		return nil
+	}
+	all := req.attr("SubscribeToAllFolders") == "true" || op.attr("SubscribeToAllFolders") == "true"
+	mbx := ""
+	if !all {
+		s.Folders = map[int64]bool{}
+	}
+	for _, ref := range folderRefs(req.child("FolderIds")) {
+		f, e := rc.folderRef(ref)
+		if e != nil {
+			writeErrorMessage(w, name, e)
+			return nil
+		}
+		if f.Mailbox != rc.user.ID {
+			writeErrorMessage(w, name, notifyErr("ErrorSubscriptionDelegateAccessNotSupported"))
+			return nil
+		}
+		if mbx != "" && mbx != f.Mailbox {
+			writeErrorMessage(w, name, notifyErr("ErrorInvalidSubscriptionRequest", "A subscription watches folders of one mailbox."))
+			return nil
+		}
+		mbx = f.Mailbox
+		if s.Folders != nil {
+			s.Folders[f.Key] = true
+		}
+	}
+	if mbx == "" {
+		if !all {
+			writeErrorMessage(w, name, notifyErr("ErrorInvalidSubscriptionRequest", "FolderIds is empty and SubscribeToAllFolders is not set."))
+			return nil
+		}
+		if !rc.user.IsMailbox() {
+			writeErrorMessage(w, name, newErr("ErrorMissingEmailAddress"))
+			return nil
+		}
+		mbx = rc.user.ID
+		if err := rc.ensure(mbx); err != nil {
+			writeErrorMessage(w, name, rc.mapErr(err, "ErrorFolderNotFound"))
+			return nil
+		}
+	}
+	s.Mailbox = mbx
+	watermark := ""
+	if kind == notify.Pull {
+		s.Timeout = 30 * time.Minute
+		if v := req.childText("Timeout"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1440 {
+				return &fault{Code: "ErrorSchemaValidation", Msg: "The request failed schema validation: Timeout must be from 1 to 1440 minutes."}
+			}
+			s.Timeout = time.Duration(n) * time.Minute
+		}
+		watermark = req.childText("Watermark")
+	}
+	if _, err := rc.h.notifyHub().Add(rc.ctx, s, watermark); err != nil {
+		writeErrorMessage(w, name, rc.mapNotifyErr(err))
+		return nil
+	}
+	// Affinity: the cookie Exchange sets when the client asks for it; any
+	// later request works with or without it (one process holds every
+	// subscription).
+	if ex := rc.extras(); ex != nil && strings.EqualFold(ex.req.Get("X-PreferServerAffinity"), "true") {
+		ex.resp.Add("Set-Cookie", "X-BackEndOverrideCookie="+rc.h.opts.ServerName+"~1; path=/; HttpOnly")
+	}
+	okStart(w, name)
+	w.elem("m:SubscriptionId", s.ID)
+	if kind != notify.Streaming {
+		w.elem("m:Watermark", notify.Watermark(s.Mailbox, s.Cursor()))
+	}
+	w.end("m:" + name)
+	return nil
+}
+
+// --- Unsubscribe ---
+
+func opUnsubscribe(rc *reqCtx, op *node, w *xw) error {
+	beginResponse(w, "Unsubscribe")
+	defer endResponse(w, "Unsubscribe")
+	id := op.childText("SubscriptionId")
+	if _, err := rc.h.notifyHub().Get(id, rc.caller.ID); err != nil {
+		writeErrorMessage(w, "UnsubscribeResponseMessage", rc.mapNotifyErr(err))
+		return nil
+	}
+	rc.h.notifyHub().Remove(id)
+	okEmpty(w, "UnsubscribeResponseMessage")
+	return nil
+}
+
+// --- GetEvents ---
+
+func opGetEvents(rc *reqCtx, op *node, w *xw) error {
+	beginResponse(w, "GetEvents")
+	defer endResponse(w, "GetEvents")
+	const name = "GetEventsResponseMessage"
+	s, err := rc.h.notifyHub().Get(op.childText("SubscriptionId"), rc.caller.ID)
+	if err == nil && s.Kind != notify.Pull {
+		err = notify.ErrNotFound
+	}
+	if err != nil {
+		writeErrorMessage(w, name, rc.mapNotifyErr(err))
+		return nil
+	}
+	prev := op.childText("Watermark")
+	after, err := rc.h.notifyHub().CheckWatermark(rc.ctx, s.Mailbox, prev)
+	if err != nil {
+		writeErrorMessage(w, name, rc.mapNotifyErr(err))
+		return nil
+	}
+	b, err := rc.h.notifyHub().Read(rc.ctx, s, after, pullEventsPerCall)
+	if err != nil {
+		writeErrorMessage(w, name, rc.mapNotifyErr(err))
+		return nil
+	}
+	okStart(w, name)
+	writeNotification(w, s, prev, b, true)
+	w.end("m:" + name)
+	return nil
+}
+
+// writeNotification writes one m:Notification. With status, a batch
+// without events carries a StatusEvent holding the watermark to resume
+// from; when events were filtered out after the last one, a StatusEvent
+// carries the later watermark too, so the client never rereads rows.
+func writeNotification(w *xw, s *notify.Subscription, prev string, b notify.Batch, status bool) {
+	w.start("m:Notification")
+	w.elem("t:SubscriptionId", s.ID)
+	w.elem("t:PreviousWatermark", prev)
+	w.elemBool("t:MoreEvents", b.More)
+	last := int64(-1)
+	for _, e := range b.Events {
+		writeEvent(w, e)
+		last = e.Seq
+	}
+	if status && last != b.Next {
+		w.start("t:StatusEvent")
+		w.elem("t:Watermark", notify.Watermark(s.Mailbox, b.Next))
+		w.end("t:StatusEvent")
+	}
+	w.end("m:Notification")
+}
+
+func writeEvent(w *xw, e notify.Event) {
+	tag := "t:" + e.Type
+	w.start(tag)
+	w.elem("t:Watermark", notify.Watermark(e.Mailbox, e.Seq))
+	w.elem("t:TimeStamp", e.At.UTC().Format("2006-01-02T15:04:05Z"))
+	kind, idTag, oldTag := mailbox.KindItem, "t:ItemId", "t:OldItemId"
+	if e.Folder {
+		kind, idTag, oldTag = mailbox.KindFolder, "t:FolderId", "t:OldFolderId"
+	}
+	id := encodeID(mailbox.ID{Kind: kind, Mailbox: e.Mailbox, Key: e.Key})
+	w.open(idTag)
+	w.attr("Id", id)
+	w.emptyEnd()
+	if e.Parent != 0 {
+		w.open("t:ParentFolderId")
+		w.attr("Id", encodeID(mailbox.ID{Kind: mailbox.KindFolder, Mailbox: e.Mailbox, Key: e.Parent}))
+		w.emptyEnd()
+	}
+	if e.Type == "MovedEvent" || e.Type == "CopiedEvent" {
+		// Ids never change on move: the old id is the id.
+		w.open(oldTag)
+		w.attr("Id", id)
+		w.emptyEnd()
+		if e.OldParent != 0 {
+			w.open("t:OldParentFolderId")
+			w.attr("Id", encodeID(mailbox.ID{Kind: mailbox.KindFolder, Mailbox: e.Mailbox, Key: e.OldParent}))
+			w.emptyEnd()
+		}
+	}
+	w.end(tag)
+}
+
+// --- GetStreamingEvents ---
+
+func opGetStreamingEvents(rc *reqCtx, op *node, w *xw) error {
+	const name = "GetStreamingEventsResponseMessage"
+	timeout := 30 * time.Minute
+	if v := op.childText("ConnectionTimeout"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 30 {
+			return &fault{Code: "ErrorSchemaValidation", Msg: "The request failed schema validation: ConnectionTimeout must be from 1 to 30 minutes."}
+		}
+		timeout = time.Duration(n) * time.Minute
+	}
+	ids := op.child("SubscriptionIds").all("SubscriptionId")
+	fail := func(e *ewsErr, bad []string) error {
+		beginResponse(w, "GetStreamingEvents")
+		w.open("m:" + name)
+		w.attr("ResponseClass", "Error")
+		w.openEnd()
+		writeErrorBody(w, e)
+		if len(bad) > 0 {
+			w.start("m:ErrorSubscriptionIds")
+			for _, b := range bad {
+				w.elem("m:SubscriptionId", b)
+			}
+			w.end("m:ErrorSubscriptionIds")
+		}
+		w.elem("m:ConnectionStatus", "Closed")
+		w.end("m:" + name)
+		endResponse(w, "GetStreamingEvents")
+		return nil
+	}
+	if len(ids) == 0 || len(ids) > maxStreamingIDs {
+		return fail(notifyErr("ErrorInvalidSubscriptionRequest", "GetStreamingEvents takes 1 to 200 subscription ids."), nil)
+	}
+	var subs []*notify.Subscription
+	var bad []string
+	var firstErr error
+	for _, n := range ids {
+		id := strings.TrimSpace(n.Text)
+		s, err := rc.h.notifyHub().Get(id, rc.caller.ID)
+		if err == nil && s.Kind != notify.Streaming {
+			err = notify.ErrNotFound
+		}
+		if err != nil {
+			bad = append(bad, id)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		subs = append(subs, s)
+	}
+	if len(bad) > 0 {
+		return fail(rc.mapNotifyErr(firstErr), bad)
+	}
+	ex := rc.extras()
+	if ex == nil {
+		return fail(newErr("ErrorInvalidOperation", "Streaming needs an HTTP connection."), nil)
+	}
+	hub, log, reqID := rc.h.notifyHub(), rc.h.log, rc.id
+	ex.stream = func(hw http.ResponseWriter, r *http.Request) {
+		streamEvents(r.Context(), hw, hub, subs, timeout, log, reqID)
+	}
+	return nil
+}
+
+type streamLogger interface {
+	Debug(msg string, args ...any)
+}
+
+// streamEvents serves one GetStreamingEvents connection: an envelope per
+// batch of events, a heartbeat every 30 s, a final Closed envelope at
+// the ConnectionTimeout or when no subscription is left to serve. Cursors
+// advance only after an envelope was flushed, so a broken connection
+// resumes (with the same subscription ids) from the last envelope sent.
+func streamEvents(ctx context.Context, hw http.ResponseWriter, hub *notify.Hub, subs []*notify.Subscription, timeout time.Duration, log streamLogger, reqID uint64) {
+	rcw := http.NewResponseController(hw)
+	// The server's WriteTimeout would cut the stream: extend it for this
+	// response (ignored by writers that cannot).
+	_ = rcw.SetWriteDeadline(time.Now().Add(timeout + time.Minute))
+	hw.Header().Del("Content-Length")
+	hw.WriteHeader(http.StatusOK)
+	conn := hub.Attach(subs)
+	// Clients wait for the response headers before reading the stream.
+	if err := rcw.Flush(); err != nil {
+		conn.Detach()
+		return
+	}
+	defer conn.Detach()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	beat := time.NewTicker(heartbeatEvery)
+	defer beat.Stop()
+	w := &xw{}
+	send := func() bool {
+		_, err := hw.Write(w.b.Bytes())
+		if err == nil {
+			err = rcw.Flush()
+		}
+		w.b.Reset()
+		return err == nil
+	}
+	envelope := func(body func()) {
+		w.raw(envelopeStart)
+		w.raw("<m:GetStreamingEventsResponse><m:ResponseMessages>")
+		w.raw(`<m:GetStreamingEventsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>`)
+		body()
+		w.raw("</m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse>")
+		w.raw(envelopeEnd)
+	}
+	for {
+		serving := conn.Serving()
+		if len(serving) == 0 {
+			break
+		}
+		// Pending events of every subscription, one envelope.
+		type pending struct {
+			s    *notify.Subscription
+			prev int64
+			b    notify.Batch
+		}
+		var ps []pending
+		more := false
+		for _, s := range serving {
+			cur := s.Cursor()
+			b, err := hub.Read(ctx, s, cur, streamRowsPerRead)
+			if err != nil {
+				log.Debug("ews streaming read failed", "request", reqID, "subscription", s.ID, "error", err)
+				continue
+			}
+			if b.Next == cur {
+				continue
+			}
+			more = more || b.More
+			ps = append(ps, pending{s, cur, b})
+		}
+		withEvents := ps[:0:0]
+		for _, p := range ps {
+			if len(p.b.Events) > 0 {
+				withEvents = append(withEvents, p)
+			} else {
+				p.s.Advance(p.b.Next) // rows, but none this subscription wants
+			}
+		}
+		if len(withEvents) > 0 {
+			envelope(func() {
+				w.start("m:Notifications")
+				for _, p := range withEvents {
+					writeNotification(w, p.s, notify.Watermark(p.s.Mailbox, p.prev), p.b, false)
+				}
+				w.end("m:Notifications")
+				w.elem("m:ConnectionStatus", "OK")
+			})
+			if !send() {
+				return
+			}
+			for _, p := range withEvents {
+				p.s.Advance(p.b.Next)
+			}
+		}
+		if more {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			goto closed
+		case <-beat.C:
+			envelope(func() { w.elem("m:ConnectionStatus", "OK") })
+			if !send() {
+				return
+			}
+		case <-conn.Wake():
+		}
+	}
+closed:
+	envelope(func() { w.elem("m:ConnectionStatus", "Closed") })
+	send()
+}
+
+// notifyHub returns the handler's subscriptions, made on first use so
+// handlers that never see a Subscribe start no goroutines.
+func (h *Handler) notifyHub() *notify.Hub {
+	h.hubOnce.Do(func() { h.hub = notify.NewHub(h.mbx, h.opts.Now) })
+	return h.hub
+}

@@ -1,0 +1,156 @@
+package ews
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/actasmail/actas/internal/mailbox"
+)
+
+func subscribeReq(kind, folder, extra string) string {
+	return `<m:Subscribe><m:` + kind + `><t:FolderIds>` + folder + `</t:FolderIds><t:EventTypes>` +
+		`<t:EventType>NewMailEvent</t:EventType><t:EventType>CreatedEvent</t:EventType><t:EventType>MovedEvent</t:EventType><t:EventType>DeletedEvent</t:EventType>` +
+		`</t:EventTypes>` + extra + `</m:` + kind + `></m:Subscribe>`
+}
+
+func eventTypes(n *node) []string {
+	var out []string
+	for _, c := range find(n, "Notification").Children {
+		if strings.HasSuffix(c.Local, "Event") {
+			out = append(out, c.Local)
+		}
+	}
+	return out
+}
+
+func TestPullSubscription(t *testing.T) {
+	w := newWorld(t)
+	imp := primary(w.alice)
+	r := w.mustOK(w.call(w.svc, imp, subscribeReq("PullSubscriptionRequest", distFolder("inbox", w.alice), `<t:Timeout>5</t:Timeout>`)))
+	m := r.messages()[0]
+	sub, wm := m.childText("SubscriptionId"), m.childText("Watermark")
+	if sub == "" || wm == "" {
+		t.Fatalf("subscribe: %s", r.body)
+	}
+	items, err := w.mbx.Deliver(t0ctx, mailbox.Actor{ID: w.bob.ID, Via: "owner"}, []string{w.alice.ID}, &mailbox.Item{Subject: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trash, _ := w.mbx.Distinguished(t0ctx, w.alice.ID, "deleteditems")
+	w.mbx.MoveItem(t0ctx, mailbox.Actor{ID: w.alice.ID, Via: "owner"}, w.alice.ID, items[0].Key, trash.Key)
+	get := func(as *d_Recipient, wm string) resp {
+		return w.call(as, imp, `<m:GetEvents><m:SubscriptionId>`+sub+`</m:SubscriptionId><m:Watermark>`+wm+`</m:Watermark></m:GetEvents>`)
+	}
+	r = w.mustOK(get(w.svc, wm))
+	got := strings.Join(eventTypes(r.root), ",")
+	if got != "CreatedEvent,NewMailEvent,MovedEvent" {
+		t.Fatalf("events %s\n%s", got, r.body)
+	}
+	mv := find(r.root, "MovedEvent")
+	if find(mv, "ItemId").attr("Id") != itemID(items[0]) || find(mv, "OldItemId").attr("Id") != itemID(items[0]) {
+		t.Fatalf("moved event ids:\n%s", r.body)
+	}
+	// Resume from the last event's watermark: only a status event.
+	last := findAll(r.root, "Watermark")
+	r = w.mustOK(get(w.svc, last[len(last)-1].Text))
+	if got := strings.Join(eventTypes(r.root), ","); got != "StatusEvent" {
+		t.Fatalf("after resume: %s", got)
+	}
+	// Errors: another account, a corrupt or future watermark, unknown id.
+	if c := code(w.call(w.alice, "", `<m:GetEvents><m:SubscriptionId>`+sub+`</m:SubscriptionId><m:Watermark>`+wm+`</m:Watermark></m:GetEvents>`).messages()[0]); c != "ErrorSubscriptionAccessDenied" {
+		t.Errorf("other account: %s", c)
+	}
+	if c := code(get(w.svc, "garbage").messages()[0]); c != "ErrorInvalidWatermark" {
+		t.Errorf("garbage watermark: %s", c)
+	}
+	// Unsubscribe, then the id is unknown.
+	w.mustOK(w.call(w.svc, imp, `<m:Unsubscribe><m:SubscriptionId>`+sub+`</m:SubscriptionId></m:Unsubscribe>`))
+	if c := code(get(w.svc, wm).messages()[0]); c != "ErrorSubscriptionNotFound" {
+		t.Errorf("after unsubscribe: %s", c)
+	}
+}
+
+func TestSubscribeDelegateRefused(t *testing.T) {
+	w := newWorld(t)
+	// bob names alice's inbox without impersonation: delegate access.
+	r := w.call(w.bob, "", subscribeReq("StreamingSubscriptionRequest", distFolder("inbox", w.alice), ""))
+	if m := r.messages(); len(m) != 1 || code(m[0]) != "ErrorSubscriptionDelegateAccessNotSupported" {
+		t.Fatalf("%s", r.body)
+	}
+}
+
+func TestStreamingSubscription(t *testing.T) {
+	w := newWorld(t)
+	imp := primary(w.alice)
+	r := w.mustOK(w.post(w.svc, envelope("Exchange2016", imp, subscribeReq("StreamingSubscriptionRequest", distFolder("inbox", w.alice), "")), "X-PreferServerAffinity", "true"))
+	sub := r.messages()[0].childText("SubscriptionId")
+	if !strings.Contains(r.hdr.Get("Set-Cookie"), "X-BackEndOverrideCookie=") {
+		t.Errorf("no affinity cookie: %v", r.hdr)
+	}
+	srv := httptest.NewServer(w.h)
+	defer srv.Close()
+	body := envelope("Exchange2016", imp, `<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>`+sub+`</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)
+	req, _ := http.NewRequest("POST", srv.URL+"/EWS/Exchange.asmx", strings.NewReader(body))
+	req.SetBasicAuth(w.svc.UserPrincipalName, "pw")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	envs := make(chan string, 10)
+	go func() {
+		defer close(envs)
+		br := bufio.NewReader(res.Body)
+		var cur strings.Builder
+		for {
+			b, err := br.ReadString('>')
+			cur.WriteString(b)
+			if strings.HasSuffix(cur.String(), "</s:Envelope>") {
+				envs <- cur.String()
+				cur.Reset()
+			}
+			if err == io.EOF || err != nil {
+				return
+			}
+		}
+	}()
+	t0 := time.Now()
+	if _, err := w.mbx.Deliver(t0ctx, mailbox.Actor{ID: w.bob.ID, Via: "owner"}, []string{w.alice.ID}, &mailbox.Item{Subject: "stream"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-envs:
+		if !strings.Contains(e, "<t:NewMailEvent>") || !strings.Contains(e, "<t:CreatedEvent>") || !strings.Contains(e, "<m:ConnectionStatus>OK</m:ConnectionStatus>") {
+			t.Fatalf("envelope: %s", e)
+		}
+		t.Logf("delivery to streamed event: %s", time.Since(t0))
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event envelope")
+	}
+	// Unsubscribe from another request ends the stream with Closed.
+	w.mustOK(w.call(w.svc, imp, `<m:Unsubscribe><m:SubscriptionId>`+sub+`</m:SubscriptionId></m:Unsubscribe>`))
+	select {
+	case e := <-envs:
+		if !strings.Contains(e, "<m:ConnectionStatus>Closed</m:ConnectionStatus>") {
+			t.Fatalf("final envelope: %s", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no Closed envelope")
+	}
+	// Bad requests.
+	for _, bad := range []string{`<m:ConnectionTimeout>31</m:ConnectionTimeout>`, `<m:ConnectionTimeout>0</m:ConnectionTimeout>`} {
+		r := w.call(w.svc, imp, `<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>x</t:SubscriptionId></m:SubscriptionIds>`+bad+`</m:GetStreamingEvents>`)
+		if r.faultCode() != "ErrorSchemaValidation" {
+			t.Errorf("%s: %s", bad, r.body)
+		}
+	}
+	r = w.call(w.svc, imp, `<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>nope</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)
+	if m := r.messages(); len(m) != 1 || code(m[0]) != "ErrorSubscriptionNotFound" || m[0].childText("ConnectionStatus") != "Closed" {
+		t.Errorf("unknown id: %s", r.body)
+	}
+}

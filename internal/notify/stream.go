@@ -1,0 +1,101 @@
+package notify
+
+// Conn is one streaming connection (GetStreamingEvents) serving up to 200
+// subscriptions. A subscription is served by one connection at a time: a
+// new connection takes it over and the old one stops serving it.
+type Conn struct {
+	h    *Hub
+	wake chan struct{}
+	subs []*Subscription
+}
+
+// Attach registers a connection for subs and wakes it once, so pending
+// events (since the subscriptions' cursors) go out at once.
+func (h *Hub) Attach(subs []*Subscription) *Conn {
+	c := &Conn{h: h, wake: make(chan struct{}, 1), subs: subs}
+	var old []*Conn
+	for _, s := range subs {
+		s.mu.Lock()
+		if s.conn != nil {
+			old = append(old, s.conn)
+		}
+		s.conn = c
+		s.mu.Unlock()
+	}
+	h.mu.Lock()
+	for _, s := range subs {
+		w := h.watch[s.Mailbox]
+		if w == nil {
+			w = map[*Conn]bool{}
+			h.watch[s.Mailbox] = w
+		}
+		w[c] = true
+	}
+	h.mu.Unlock()
+	for _, o := range old {
+		o.poke()
+	}
+	c.poke()
+	return c
+}
+
+// Detach unregisters the connection.
+func (c *Conn) Detach() {
+	c.h.mu.Lock()
+	for _, s := range c.subs {
+		if w := c.h.watch[s.Mailbox]; w != nil {
+			delete(w, c)
+			if len(w) == 0 {
+				delete(c.h.watch, s.Mailbox)
+			}
+		}
+	}
+	c.h.mu.Unlock()
+	for _, s := range c.subs {
+		s.mu.Lock()
+		if s.conn == c {
+			s.conn = nil
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (c *Conn) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wake is signalled when a watched mailbox committed a write, or when a
+// subscription was removed or taken over.
+func (c *Conn) Wake() <-chan struct{} { return c.wake }
+
+// Serving returns the subscriptions this connection still serves (not
+// unsubscribed, not taken over by a newer connection).
+func (c *Conn) Serving() []*Subscription {
+	var out []*Subscription
+	c.h.mu.Lock()
+	defer c.h.mu.Unlock()
+	for _, s := range c.subs {
+		if c.h.subs[s.ID] != s {
+			continue
+		}
+		s.mu.Lock()
+		mine := s.conn == c
+		s.mu.Unlock()
+		if mine {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Advance moves a subscription's cursor after its events were written.
+func (s *Subscription) Advance(seq int64) {
+	s.mu.Lock()
+	if seq > s.cursor {
+		s.cursor = seq
+	}
+	s.mu.Unlock()
+}
