@@ -281,6 +281,9 @@ func init() {
 		"Unsubscribe":               opUnsubscribe,
 		"GetEvents":                 opGetEvents,
 		"GetStreamingEvents":        opGetStreamingEvents,
+		// Calendars and rooms (issue 4): rooms.go, calendar*.go.
+		"GetRoomLists": opGetRoomLists,
+		"GetRooms":     opGetRooms,
 	}
 }
 

@@ -205,7 +205,7 @@ func TestUnknownOperationAndConvertIdProbe(t *testing.T) {
 	if r.status != 200 || r.bodyEl().Local != "FrobnicateItemResponse" || code(r.messages()[0]) != "ErrorInvalidOperation" {
 		t.Fatalf("unknown op: %d\n%s", r.status, r.body)
 	}
-	r = w.call(w.alice, "", `<m:GetRoomLists/>`)
+	r = w.call(w.alice, "", `<m:FindPeople/>`)
 	if r.status != 200 || r.bodyEl().attr("ResponseClass") != "Error" || r.bodyEl().childText("ResponseCode") != "ErrorInvalidOperation" {
 		t.Fatalf("flat unknown op: %s", r.body)
 	}

@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// Interop suite for calendars and rooms: unmodified ews-javascript-api
+// against a running `actas serve`, driven by ../calendar_test.go (the common
+// fixture plus room2, room3, room lists building1 = room1, room2 and
+// building2 = room3, and roomsvc impersonating RoomMailbox recipients).
+// Same PASS/FAIL/SKIP/DONE protocol as ewsjs_suite.js.
+"use strict";
+
+const ews = require("ews-javascript-api");
+
+const E = process.env;
+const EWS_URL = E.ACTAS_EWS_URL;
+const PW = E.ACTAS_PASSWORD;
+const ROOMSVC = E.ACTAS_USER_ROOMSVC;
+const ALICE = E.ACTAS_USER_ALICE;
+const BOB = E.ACTAS_USER_BOB;
+const ROOM1 = E.ACTAS_USER_ROOM;
+const ROOM2 = E.ACTAS_USER_ROOM2;
+const ROOM3 = E.ACTAS_USER_ROOM3;
+const LIST1 = E.ACTAS_ROOMLIST_1;
+const LIST2 = E.ACTAS_ROOMLIST_2;
+const RUN = Math.random().toString(16).slice(2, 10);
+const CASE_TIMEOUT_MS = 30000;
+const VERSION = ews.ExchangeVersion.Exchange2013;
+
+const log = (...a) => console.error(...a);
+
+const CASES = [];
+const RESULTS = {};
+
+class Skip extends Error {}
+class Failure extends Error {}
+
+function test(name, fn, needs = []) {
+  CASES.push({ name, fn, needs });
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Failure(msg);
+}
+
+process.on("unhandledRejection", (e) => log("unhandled rejection:", describe(e)));
+
+function describe(e) {
+  if (e == null || typeof e !== "object") return String(e);
+  const kind = (e.constructor && e.constructor.name) || typeof e;
+  const code = e.ErrorCode !== undefined ? ews.ServiceError[e.ErrorCode] : "";
+  return `${kind}${code ? " " + code : ""}: ${e.message || e.Message || ""}`;
+}
+
+function errorCode(e) {
+  return e && e.ErrorCode !== undefined ? ews.ServiceError[e.ErrorCode] : null;
+}
+
+function withTimeout(p, ms) {
+  let timer;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Failure(`timed out after ${ms / 1000}s`)), ms);
+    }),
+  ]);
+}
+
+function oneLine(s, limit = 900) {
+  s = String(s).split(/\r?\n/).map((x) => x.trim()).filter(Boolean).join(" | ");
+  return s.length <= limit ? s : s.slice(0, limit) + " ...";
+}
+
+async function run() {
+  for (const { name, fn, needs } of CASES) {
+    const unmet = needs.filter((n) => RESULTS[n] !== "PASS");
+    const t0 = Date.now();
+    let status = "PASS";
+    let reason = "";
+    if (unmet.length) {
+      status = "SKIP";
+      reason = `needs ${unmet.join(", ")}, which did not pass`;
+    } else {
+      try {
+        await withTimeout(Promise.resolve().then(fn), CASE_TIMEOUT_MS);
+      } catch (e) {
+        if (e instanceof Skip) {
+          status = "SKIP";
+          reason = e.message;
+        } else {
+          status = "FAIL";
+          reason = e instanceof Failure ? e.message : describe(e);
+          log(e && e.stack ? e.stack : e);
+        }
+      }
+    }
+    RESULTS[name] = status;
+    log(`-- ${name}: ${status} in ${((Date.now() - t0) / 1000).toFixed(2)}s`);
+    console.log(`${status} ${name}` + (reason ? `: ${oneLine(reason)}` : ""));
+  }
+  console.log("DONE");
+}
+
+function service(user) {
+  const s = new ews.ExchangeService(VERSION);
+  s.Url = new ews.Uri(EWS_URL);
+  s.Credentials = new ews.WebCredentials(user, PW);
+  return s;
+}
+
+function impersonate(target, as = ROOMSVC) {
+  const s = service(as);
+  s.ImpersonatedUserId = new ews.ImpersonatedUserId(ews.ConnectingIdType.SmtpAddress, target);
+  return s;
+}
+
+// ------------------------------------------------------------------ rooms
+
+test("room_lists", async () => {
+  const lists = await impersonate(ROOM1).GetRoomLists();
+  const got = lists.Items.map((a) => a.Address).sort();
+  assert(JSON.stringify(got) === JSON.stringify([LIST1, LIST2].sort()), `room lists ${got}`);
+  const b1 = lists.Items.find((a) => a.Address === LIST1);
+  assert(b1.Name === "Building 1 Rooms", `name ${b1.Name}`);
+});
+
+test("rooms_of_a_list", async () => {
+  const s = service(ALICE);
+  const rooms = await s.GetRooms(new ews.EmailAddress(LIST1));
+  const got = rooms.map((r) => r.Address).sort();
+  assert(JSON.stringify(got) === JSON.stringify([ROOM1, ROOM2].sort()), `rooms of building1: ${got}`);
+  const r2 = await s.GetRooms(new ews.EmailAddress(LIST2));
+  assert(r2.length === 1 && r2[0].Address === ROOM3, `rooms of building2: ${r2.map((r) => r.Address)}`);
+});
+
+test("rooms_of_a_non_list", async () => {
+  try {
+    await service(ALICE).GetRooms(new ews.EmailAddress(BOB));
+  } catch (e) {
+    assert(errorCode(e) === "ErrorNameResolutionNoResults", describe(e));
+    return;
+  }
+  throw new Failure("GetRooms of a user mailbox succeeded");
+});
+
+log(`ews-javascript-api ${require("ews-javascript-api/package.json").version} against ${EWS_URL}`);
+if (E.ACTAS_INTEROP_TRACE) {
+  ews.EwsLogging.DebugLogEnabled = true;
+  console.log = (...a) => (/^(PASS|FAIL|SKIP) |^DONE$/.test(String(a[0])) ? process.stdout.write(a.join(" ") + "\n") : console.error(...a));
+}
+run().then(
+  () => process.exit(0),
+  (e) => {
+    log(e);
+    process.exit(1);
+  },
+);
