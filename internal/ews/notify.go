@@ -9,7 +9,9 @@ package ews
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -84,10 +86,6 @@ func opSubscribe(rc *reqCtx, op *node, w *xw) error {
 		writeErrorMessage(w, name, notifyErr("ErrorInvalidSubscriptionRequest", "Subscribe needs a Pull, Push or StreamingSubscriptionRequest."))
 		return nil
 	}
-	if kind == notify.Push {
-		writeErrorMessage(w, name, newErr("ErrorInvalidOperation", "Push subscriptions are not supported by this server yet; use pull or streaming subscriptions."))
-		return nil
-	}
 	s := &notify.Subscription{Kind: kind, Owner: rc.caller.ID, Types: map[string]bool{}}
 	for _, t := range req.child("EventTypes").all("EventType") {
 		v := strings.TrimSpace(t.Text)
@@ -156,9 +154,30 @@ func opSubscribe(rc *reqCtx, op *node, w *xw) error {
 		}
 		watermark = req.childText("Watermark")
 	}
+	if kind == notify.Push {
+		s.StatusFrequency = 30 * time.Minute
+		if v := req.childText("StatusFrequency"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1440 {
+				return &fault{Code: "ErrorSchemaValidation", Msg: "The request failed schema validation: StatusFrequency must be from 1 to 1440 minutes."}
+			}
+			s.StatusFrequency = time.Duration(n) * time.Minute
+		}
+		u, err := url.Parse(req.childText("URL"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			writeErrorMessage(w, name, notifyErr("ErrorInvalidPushSubscriptionUrl", "The push subscription URL must be an absolute http or https URL."))
+			return nil
+		}
+		s.URL = u.String()
+		s.CallerData = req.childText("CallerData")
+		watermark = req.childText("Watermark")
+	}
 	if _, err := rc.h.notifyHub().Add(rc.ctx, s, watermark); err != nil {
 		writeErrorMessage(w, name, rc.mapNotifyErr(err))
 		return nil
+	}
+	if kind == notify.Push {
+		go rc.h.runPush(s)
 	}
 	// Affinity: the cookie Exchange sets when the client asks for it; any
 	// later request works with or without it (one process holds every
@@ -461,4 +480,140 @@ closed:
 func (h *Handler) notifyHub() *notify.Hub {
 	h.hubOnce.Do(func() { h.hub = notify.NewHub(h.mbx, h.opts.Now) })
 	return h.hub
+}
+
+// --- push ---
+
+// Push delivery: a goroutine per push subscription POSTs
+// m:SendNotification to the subscription's URL when its mailbox commits
+// matching events, and a StatusEvent when StatusFrequency passes without
+// any. A reply of SubscriptionStatus Unsubscribe ends the subscription.
+// Failures (network, non-2xx, unreadable reply) are retried with
+// exponential back-off from 1 s up to min(StatusFrequency, 1 min) and the
+// same events (the cursor only advances on OK); a callback unreachable
+// for pushGiveUp is dropped, with the subscription, and logged.
+var (
+	pushGiveUp      = 10 * time.Minute
+	pushFirstRetry  = time.Second
+	pushPostTimeout = 30 * time.Second
+)
+
+func (h *Handler) runPush(s *notify.Subscription) {
+	hub := h.notifyHub()
+	conn := hub.Attach([]*notify.Subscription{s})
+	defer conn.Detach()
+	ctx := context.Background()
+	client := &http.Client{Timeout: pushPostTimeout}
+	status := time.NewTimer(s.StatusFrequency)
+	defer status.Stop()
+	statusDue := false
+	var failingSince time.Time
+	backoff := time.Duration(0)
+	maxBackoff := min(s.StatusFrequency, time.Minute)
+	for {
+		if len(conn.Serving()) == 0 {
+			return
+		}
+		cur := s.Cursor()
+		b, err := hub.Read(ctx, s, cur, pullEventsPerCall)
+		if err != nil {
+			h.log.Warn("ews push: cannot read the mailbox journal; subscription dropped", "subscription", s.ID, "error", err)
+			hub.Remove(s.ID)
+			return
+		}
+		if len(b.Events) == 0 && b.Next != cur {
+			s.Advance(b.Next) // rows the subscription does not want
+		}
+		if len(b.Events) > 0 || statusDue {
+			w := &xw{}
+			w.raw(envelopeStart)
+			w.raw(`<m:SendNotification><m:ResponseMessages><m:SendNotificationResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>`)
+			writeNotification(w, s, notify.Watermark(s.Mailbox, cur), b, true)
+			w.raw(`</m:SendNotificationResponseMessage></m:ResponseMessages></m:SendNotification>`)
+			w.raw(envelopeEnd)
+			unsub, err := postNotification(ctx, client, s.URL, w.b.Bytes())
+			if err != nil {
+				now := time.Now()
+				if failingSince.IsZero() {
+					failingSince = now
+				}
+				if now.Sub(failingSince) >= pushGiveUp {
+					h.log.Warn("ews push: callback unreachable; subscription dropped", "subscription", s.ID, "url", s.URL, "since", failingSince, "error", err)
+					hub.Remove(s.ID)
+					return
+				}
+				backoff = min(max(2*backoff, pushFirstRetry), maxBackoff)
+				h.log.Debug("ews push: delivery failed, retrying", "subscription", s.ID, "in", backoff, "error", err)
+				time.Sleep(backoff)
+				continue
+			}
+			failingSince, backoff = time.Time{}, 0
+			if unsub {
+				hub.Remove(s.ID)
+				return
+			}
+			s.Advance(b.Next)
+			statusDue = false
+			if !status.Stop() {
+				select {
+				case <-status.C:
+				default:
+				}
+			}
+			status.Reset(s.StatusFrequency)
+			if b.More {
+				continue
+			}
+		}
+		select {
+		case <-conn.Wake():
+		case <-status.C:
+			statusDue = true
+		}
+	}
+}
+
+// postNotification POSTs one SendNotification and reads the client's
+// SendNotificationResult: unsubscribe is true for "Unsubscribe".
+func postNotification(ctx context.Context, client *http.Client, u string, body []byte) (unsubscribe bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(string(body)))
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	res, err := client.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer res.Body.Close()
+	reply, err := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	if err != nil {
+		return false, err
+	}
+	if res.StatusCode/100 != 2 {
+		return false, errors.New("callback answered " + res.Status)
+	}
+	root, err := parseXML(reply, limits{maxDepth: 20, maxElements: 1000})
+	if err != nil {
+		return false, errors.New("callback reply is not XML: " + err.Error())
+	}
+	var find func(n *node) string
+	find = func(n *node) string {
+		if n.Local == "SubscriptionStatus" {
+			return strings.TrimSpace(n.Text)
+		}
+		for _, c := range n.Children {
+			if v := find(c); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	switch find(root) {
+	case "OK":
+		return false, nil
+	case "Unsubscribe":
+		return true, nil
+	}
+	return false, errors.New("callback reply has no SubscriptionStatus OK or Unsubscribe")
 }

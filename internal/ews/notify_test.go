@@ -154,3 +154,98 @@ func TestStreamingSubscription(t *testing.T) {
 		t.Errorf("unknown id: %s", r.body)
 	}
 }
+
+func TestPushSubscription(t *testing.T) {
+	w := newWorld(t)
+	imp := primary(w.alice)
+	type got struct {
+		body string
+		at   time.Time
+	}
+	posts := make(chan got, 10)
+	reply := make(chan string, 10)
+	cb := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		posts <- got{string(b), time.Now()}
+		status := <-reply
+		if status == "500" {
+			http.Error(rw, "busy", 500)
+			return
+		}
+		io.WriteString(rw, `<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><m:SendNotificationResult xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><m:SubscriptionStatus>`+status+`</m:SubscriptionStatus></m:SendNotificationResult></s:Body></s:Envelope>`)
+	}))
+	defer cb.Close()
+	old := pushFirstRetry
+	pushFirstRetry = 20 * time.Millisecond
+	defer func() { pushFirstRetry = old }()
+	r := w.mustOK(w.call(w.svc, imp, subscribeReq("PushSubscriptionRequest", distFolder("inbox", w.alice), `<t:StatusFrequency>1</t:StatusFrequency><t:URL>`+cb.URL+`/cb</t:URL>`)))
+	if r.messages()[0].childText("Watermark") == "" {
+		t.Fatalf("no watermark: %s", r.body)
+	}
+	deliver := func() time.Time {
+		t0 := time.Now()
+		if _, err := w.mbx.Deliver(t0ctx, mailbox.Actor{ID: w.bob.ID, Via: "owner"}, []string{w.alice.ID}, &mailbox.Item{Subject: "push"}); err != nil {
+			t.Fatal(err)
+		}
+		return t0
+	}
+	next := func() got {
+		select {
+		case p := <-posts:
+			return p
+		case <-time.After(5 * time.Second):
+			t.Fatal("no push")
+		}
+		return got{}
+	}
+	t0 := deliver()
+	// First attempt fails: the same events are sent again.
+	p := next()
+	reply <- "500"
+	if !strings.Contains(p.body, "<t:NewMailEvent>") || !strings.Contains(p.body, "<m:SendNotification>") {
+		t.Fatalf("push body: %s", p.body)
+	}
+	t.Logf("delivery to push POST: %s", p.at.Sub(t0))
+	p2 := next()
+	reply <- "OK"
+	if !strings.Contains(p2.body, "<t:NewMailEvent>") {
+		t.Fatalf("retry lost the events: %s", p2.body)
+	}
+	// Next delivery; the client unsubscribes.
+	deliver()
+	p3 := next()
+	reply <- "Unsubscribe"
+	if strings.Count(p3.body, "<t:NewMailEvent>") != 1 {
+		t.Fatalf("second push (events repeated?): %s", p3.body)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for w.h.notifyHub().Len() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := w.h.notifyHub().Len(); n != 0 {
+		t.Fatalf("%d subscriptions after Unsubscribe reply", n)
+	}
+}
+
+func TestPushUnreachableDropped(t *testing.T) {
+	w := newWorld(t)
+	oldG, oldR := pushGiveUp, pushFirstRetry
+	pushGiveUp, pushFirstRetry = 200*time.Millisecond, 10*time.Millisecond
+	defer func() { pushGiveUp, pushFirstRetry = oldG, oldR }()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	url := dead.URL
+	dead.Close()
+	w.mustOK(w.call(w.svc, primary(w.alice), subscribeReq("PushSubscriptionRequest", distFolder("inbox", w.alice), `<t:StatusFrequency>1</t:StatusFrequency><t:URL>`+url+`</t:URL>`)))
+	w.mbx.Deliver(t0ctx, mailbox.Actor{ID: w.bob.ID, Via: "owner"}, []string{w.alice.ID}, &mailbox.Item{Subject: "x"})
+	deadline := time.Now().Add(5 * time.Second)
+	for w.h.notifyHub().Len() != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := w.h.notifyHub().Len(); n != 0 {
+		t.Fatal("an unreachable push subscription was kept")
+	}
+	r := w.call(w.svc, primary(w.alice), subscribeReq("PushSubscriptionRequest", distFolder("inbox", w.alice), `<t:URL>ftp://x</t:URL>`))
+	if code(r.messages()[0]) != "ErrorInvalidPushSubscriptionUrl" {
+		t.Fatalf("%s", r.body)
+	}
+}

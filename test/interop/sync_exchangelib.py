@@ -312,6 +312,75 @@ def _():
     raise AssertionError("a delegate subscribed to alice's inbox")
 
 
+@case("push_subscription_newmail_and_moved")
+def _():
+    """The test serves the callback: exchangelib's SendNotification parses
+    each POST and writes the reply (OK, then Unsubscribe)."""
+    import http.server
+    import queue
+
+    from exchangelib.services import SendNotification
+
+    got = queue.Queue()
+    state = {"unsubscribe": False}
+
+    class Callback(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            svc = SendNotification(protocol=None)
+            try:
+                for n in svc.parse(body):
+                    got.put(n)
+                reply = svc.unsubscribe_payload() if state["unsubscribe"] else svc.ok_payload()
+            except Exception as e:  # reported through the queue
+                got.put(e)
+                reply = svc.ok_payload()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Callback)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        alice = impersonate(ALICE)
+        sub, _ = alice.inbox.subscribe_to_push(callback_url=f"http://127.0.0.1:{srv.server_port}/ews", status_frequency=1)
+        item_id = send_and_move(f"push {RUN}")
+        seen, deadline = [], time.monotonic() + 10
+        while time.monotonic() < deadline and not {"NewMailEvent", "MovedEvent"} <= set(seen):
+            try:
+                n = got.get(timeout=1)
+            except queue.Empty:
+                continue
+            if isinstance(n, Exception):
+                raise n
+            assert n.subscription_id == sub, f"notification for {n.subscription_id}, want {sub}"
+            seen += event_names(n)
+            for e in n.events:
+                if type(e).__name__ == "MovedEvent":
+                    assert e.item_id.id == item_id, "the move changed the id"
+        assert {"NewMailEvent", "CreatedEvent", "MovedEvent"} <= set(seen), f"pushed events: {seen}"
+        # The callback answers Unsubscribe to the next notification; then
+        # the subscription is gone.
+        state["unsubscribe"] = True
+        send_and_move(f"push last {RUN}")
+        got.get(timeout=10)
+        for _ in range(50):
+            try:
+                alice.inbox.unsubscribe(sub)
+            except EWSError as e:
+                assert type(e).__name__ == "ErrorSubscriptionNotFound", describe(e)
+                return
+            time.sleep(0.1)
+        raise AssertionError("the subscription survived the callback's Unsubscribe reply")
+    finally:
+        srv.shutdown()
+
+
 if __name__ == "__main__":
     log(f"exchangelib {exchangelib.__version__} against {EWS_URL}")
     if ENV.get("ACTAS_INTEROP_TRACE"):
