@@ -57,6 +57,10 @@ type Handler struct {
 	ensured sync.Map // mailbox id -> struct{}: Ensure already ran
 	hubOnce sync.Once
 	hub     *notify.Hub // subscriptions; made on first use (notify.go)
+	// Throttling budgets (notify.go): per-account lookup and in-flight
+	// request counts.
+	budgets  atomic.Pointer[func(callerID string) notify.Budget]
+	inflight sync.Map // caller id -> *atomic.Int32
 }
 
 // New returns an EWS handler.
@@ -115,6 +119,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.opts.AuthError(w, err)
 		return
 	}
+	release, busy := h.admit(callerID)
+	if busy != nil {
+		status, resp := faultResponse(busy)
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(resp)))
+		w.WriteHeader(status)
+		w.Write(resp)
+		return
+	}
+	defer release()
 	id := h.reqID.Add(1)
 	start := h.opts.Now()
 	ex := &httpExtras{req: r.Header, resp: http.Header{}}
@@ -133,7 +147,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-FEServer", h.opts.ServerName)
 	if ex.stream != nil && status == http.StatusOK {
-		// GetStreamingEvents: several envelopes over one chunked response.
+		// GetStreamingEvents: several envelopes over one chunked response,
+		// charged to the streaming budget instead of the concurrency one.
+		release()
 		ex.stream(w, r)
 		h.log.Debug("ews", "request", id, "op", op, "caller", callerID, "status", status, "streamed", true, "elapsed", time.Since(start))
 		return

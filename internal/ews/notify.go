@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/actasmail/actas/internal/mailbox"
@@ -57,6 +59,10 @@ func (rc *reqCtx) mapNotifyErr(err error) *ewsErr {
 		return notifyErr("ErrorInvalidWatermark")
 	case errors.Is(err, notify.ErrGap):
 		return notifyErr("ErrorMissedNotificationEvents")
+	case errors.Is(err, notify.ErrTooManySubscriptions):
+		return notifyErr("ErrorExceededSubscriptionCount", "The mailbox has reached its subscription budget (EWSMaxSubscriptions); unsubscribe unused subscriptions or raise the policy.")
+	case errors.Is(err, notify.ErrTooManyStreams):
+		return notifyErr("ErrorExceededConnectionCount", "The account has reached its budget of open streaming connections (HangingConnectionLimit); put up to 200 subscription ids on one connection.")
 	}
 	return rc.mapErr(err, "ErrorSubscriptionNotFound")
 }
@@ -172,7 +178,8 @@ func opSubscribe(rc *reqCtx, op *node, w *xw) error {
 		s.CallerData = req.childText("CallerData")
 		watermark = req.childText("Watermark")
 	}
-	if _, err := rc.h.notifyHub().Add(rc.ctx, s, watermark); err != nil {
+	// EWSMaxSubscriptions is charged to the target mailbox.
+	if _, err := rc.h.notifyHub().Add(rc.ctx, s, watermark, rc.h.budget(rc.caller.ID).Subscriptions); err != nil {
 		writeErrorMessage(w, name, rc.mapNotifyErr(err))
 		return nil
 	}
@@ -353,8 +360,12 @@ func opGetStreamingEvents(rc *reqCtx, op *node, w *xw) error {
 	if ex == nil {
 		return fail(newErr("ErrorInvalidOperation", "Streaming needs an HTTP connection."), nil)
 	}
-	hub, log, reqID := rc.h.notifyHub(), rc.h.log, rc.id
+	hub, log, reqID, owner := rc.h.notifyHub(), rc.h.log, rc.id, rc.caller.ID
+	if err := hub.OpenStream(owner, rc.h.budget(owner).Streaming); err != nil {
+		return fail(rc.mapNotifyErr(err), nil)
+	}
 	ex.stream = func(hw http.ResponseWriter, r *http.Request) {
+		defer hub.CloseStream(owner)
 		streamEvents(r.Context(), hw, hub, subs, timeout, log, reqID)
 	}
 	return nil
@@ -616,4 +627,47 @@ func postNotification(ctx context.Context, client *http.Client, u string, body [
 		return true, nil
 	}
 	return false, errors.New("callback reply has no SubscriptionStatus OK or Unsubscribe")
+}
+
+// --- throttling budgets ---
+
+// SetBudgets sets the per-account budget lookup (organization and
+// service-account policies); nil restores notify.DefaultBudget for all.
+// It may be called at any time: the next request uses it.
+func (h *Handler) SetBudgets(fn func(callerID string) notify.Budget) {
+	if fn == nil {
+		h.budgets.Store(nil)
+		return
+	}
+	h.budgets.Store(&fn)
+}
+
+func (h *Handler) budget(callerID string) notify.Budget {
+	if fn := h.budgets.Load(); fn != nil {
+		return (*fn)(callerID).Fill()
+	}
+	return notify.DefaultBudget
+}
+
+// concurrencyBackOff is the BackOffMilliseconds hint when an account has
+// EWSMaxConcurrency requests in flight: long enough for a request to end.
+const concurrencyBackOff = 500 * time.Millisecond
+
+// admit charges one request to the caller's concurrency budget. Over
+// budget it returns the fault Exchange clients back off on: ErrorServerBusy
+// with BackOffMilliseconds (exchangelib's FaultTolerance and the Managed
+// API's ServerBusyException both read it).
+func (h *Handler) admit(callerID string) (release func(), busy *fault) {
+	v, _ := h.inflight.LoadOrStore(callerID, new(atomic.Int32))
+	n := v.(*atomic.Int32)
+	limit := h.budget(callerID).Concurrency
+	if int(n.Add(1)) > limit {
+		n.Add(-1)
+		return nil, &fault{Code: "ErrorServerBusy",
+			Msg: "The server cannot service this request right now: the account has " + strconv.Itoa(limit) +
+				" concurrent requests (EWSMaxConcurrency). Try again after BackOffMilliseconds.",
+			Values: [][2]string{{"BackOffMilliseconds", strconv.FormatInt(concurrencyBackOff.Milliseconds(), 10)}}}
+	}
+	var once sync.Once
+	return func() { once.Do(func() { n.Add(-1) }) }, nil
 }

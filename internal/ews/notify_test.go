@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/actasmail/actas/internal/mailbox"
+	"github.com/actasmail/actas/internal/notify"
 )
 
 func subscribeReq(kind, folder, extra string) string {
@@ -248,4 +249,50 @@ func TestPushUnreachableDropped(t *testing.T) {
 	if code(r.messages()[0]) != "ErrorInvalidPushSubscriptionUrl" {
 		t.Fatalf("%s", r.body)
 	}
+}
+
+func TestBudgets(t *testing.T) {
+	w := newWorld(t)
+	imp := primary(w.alice)
+	w.h.SetBudgets(func(caller string) notify.Budget {
+		if caller == w.svc.ID {
+			return notify.Budget{Concurrency: 1, Subscriptions: 1, Streaming: 1}
+		}
+		return notify.Budget{}
+	})
+	// Concurrency: one request in flight, the next is told to back off.
+	release, busy := w.h.admit(w.svc.ID)
+	if busy != nil {
+		t.Fatal(busy)
+	}
+	r := w.call(w.svc, imp, `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>`+distFolder("inbox", nil)+`</m:FolderIds></m:GetFolder>`)
+	if r.status != 500 || r.faultCode() != "ErrorServerBusy" || r.faultValue("BackOffMilliseconds") == "" {
+		t.Fatalf("over concurrency: %d %s", r.status, r.body)
+	}
+	// Other accounts have their own budget.
+	w.mustOK(w.call(w.alice, "", `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>`+distFolder("inbox", nil)+`</m:FolderIds></m:GetFolder>`))
+	release()
+	// Subscriptions, charged to the target mailbox.
+	sub := w.mustOK(w.call(w.svc, imp, subscribeReq("StreamingSubscriptionRequest", distFolder("inbox", w.alice), ""))).messages()[0].childText("SubscriptionId")
+	r = w.call(w.svc, imp, subscribeReq("StreamingSubscriptionRequest", distFolder("inbox", w.alice), ""))
+	if c := code(r.messages()[0]); c != "ErrorExceededSubscriptionCount" {
+		t.Fatalf("second subscription: %s", r.body)
+	}
+	// Streaming connections: the second one is refused while the first is open.
+	srv := httptest.NewServer(w.h)
+	defer srv.Close()
+	body := envelope("Exchange2016", imp, `<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>`+sub+`</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)
+	req, _ := http.NewRequest("POST", srv.URL+"/EWS/Exchange.asmx", strings.NewReader(body))
+	req.SetBasicAuth(w.svc.UserPrincipalName, "pw")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	r = w.call(w.svc, imp, `<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>`+sub+`</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)
+	if m := r.messages(); len(m) != 1 || code(m[0]) != "ErrorExceededConnectionCount" {
+		t.Fatalf("second stream: %s", r.body)
+	}
+	// The open stream does not hold the concurrency budget.
+	w.mustOK(w.call(w.svc, imp, `<m:Unsubscribe><m:SubscriptionId>`+sub+`</m:SubscriptionId></m:Unsubscribe>`))
 }

@@ -81,9 +81,10 @@ type Hub struct {
 	src Source
 	now func() time.Time
 
-	mu    sync.Mutex
-	subs  map[string]*Subscription
-	watch map[string]map[*Conn]bool // mailbox -> streaming connections
+	mu      sync.Mutex
+	subs    map[string]*Subscription
+	watch   map[string]map[*Conn]bool // mailbox -> streaming connections
+	streams map[string]int            // owner -> open streaming connections (budget.go)
 
 	inbox sync.Map // mailbox -> inbox folder key
 	head  sync.Map // mailbox -> a journal sequence known to exist (lower bound of the head)
@@ -209,8 +210,9 @@ func (h *Hub) Head(ctx context.Context, mbx string) (int64, error) {
 }
 
 // Add creates a subscription whose cursor is at the mailbox's head (or at
-// from, a watermark the client passed, for pull).
-func (h *Hub) Add(ctx context.Context, s *Subscription, from string) (*Subscription, error) {
+// from, a watermark the client passed, for pull). limit > 0 bounds the
+// subscriptions watching the mailbox (ErrTooManySubscriptions).
+func (h *Hub) Add(ctx context.Context, s *Subscription, from string, limit int) (*Subscription, error) {
 	head, err := h.Head(ctx, s.Mailbox)
 	if err != nil {
 		return nil, err
@@ -228,8 +230,19 @@ func (h *Hub) Add(ctx context.Context, s *Subscription, from string) (*Subscript
 	s.ID = base64.StdEncoding.EncodeToString(append([]byte("AS"), b[:]...))
 	s.lastUsed = h.now()
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if limit > 0 {
+		n := 0
+		for _, o := range h.subs {
+			if o.Mailbox == s.Mailbox {
+				n++
+			}
+		}
+		if n >= limit {
+			return nil, ErrTooManySubscriptions
+		}
+	}
 	h.subs[s.ID] = s
-	h.mu.Unlock()
 	return s, nil
 }
 

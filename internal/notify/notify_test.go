@@ -52,7 +52,7 @@ func TestPullResumeAndEvents(t *testing.T) {
 	trash, _ := st.Distinguished(ctx, mbx, "deleteditems")
 	h := NewHub(st, nil)
 	defer h.Close()
-	s, err := h.Add(ctx, &Subscription{Kind: Pull, Owner: "svc", Mailbox: mbx, Folders: map[int64]bool{inbox.Key: true}, Timeout: time.Minute}, "")
+	s, err := h.Add(ctx, &Subscription{Kind: Pull, Owner: "svc", Mailbox: mbx, Folders: map[int64]bool{inbox.Key: true}, Timeout: time.Minute}, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestStreamingWakeLatency(t *testing.T) {
 	inbox, _ := st.Distinguished(ctx, mbx, "inbox")
 	h := NewHub(st, nil)
 	defer h.Close()
-	s, _ := h.Add(ctx, &Subscription{Kind: Streaming, Owner: "svc", Mailbox: mbx}, "")
+	s, _ := h.Add(ctx, &Subscription{Kind: Streaming, Owner: "svc", Mailbox: mbx}, "", 0)
 	c := h.Attach([]*Subscription{s})
 	defer c.Detach()
 	<-c.Wake() // the initial poke
