@@ -416,10 +416,10 @@ func streamEvents(ctx context.Context, hw http.ResponseWriter, hub *notify.Hub, 
 		w.raw(envelopeEnd)
 	}
 	for {
-		serving := conn.Serving()
-		if len(serving) == 0 {
+		if len(conn.Serving()) == 0 {
 			break
 		}
+		serving := conn.Dirty()
 		// Pending events of every subscription, one envelope.
 		type pending struct {
 			s    *notify.Subscription
@@ -438,7 +438,10 @@ func streamEvents(ctx context.Context, hw http.ResponseWriter, hub *notify.Hub, 
 			if b.Next == cur {
 				continue
 			}
-			more = more || b.More
+			if b.More {
+				more = true
+				conn.Mark(s.Mailbox)
+			}
 			ps = append(ps, pending{s, cur, b})
 		}
 		withEvents := ps[:0:0]

@@ -2,10 +2,17 @@ package ews
 
 import (
 	"bufio"
+	"fmt"
 	"io"
+	"math/rand"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -295,4 +302,161 @@ func TestBudgets(t *testing.T) {
 	}
 	// The open stream does not hold the concurrency budget.
 	w.mustOK(w.call(w.svc, imp, `<m:Unsubscribe><m:SubscriptionId>`+sub+`</m:SubscriptionId></m:Unsubscribe>`))
+}
+
+// TestStreamingScale measures, when ACTAS_SCALE is set: memory per idle
+// subscription and delivery-to-event latency with many subscriptions on
+// streaming connections of 200 ids each, all in one process over HTTP.
+//
+//	ACTAS_SCALE=1 go test -run TestStreamingScale -v ./internal/ews/
+//	ACTAS_SCALE_MAILBOXES=500 ACTAS_SCALE_PER_MAILBOX=20 (defaults)
+func TestStreamingScale(t *testing.T) {
+	if os.Getenv("ACTAS_SCALE") == "" {
+		t.Skip("set ACTAS_SCALE=1 to measure")
+	}
+	nMbx, per := envInt("ACTAS_SCALE_MAILBOXES", 500), envInt("ACTAS_SCALE_PER_MAILBOX", 20)
+	w := newWorld(t)
+	w.h.SetBudgets(func(string) notify.Budget { return notify.Budget{Streaming: 1000, Concurrency: 1000} })
+	var mbxs []*d_Recipient
+	for i := 0; i < nMbx; i++ {
+		r := w.recipient(w.org, fmt.Sprintf("load%04d", i), "UserMailbox")
+		if err := w.mbx.Ensure(t0ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		mbxs = append(mbxs, r)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	w.h.notifyHub() // the hub itself is not counted
+	before := heap()
+	t0 := time.Now()
+	var ids []string
+	owner := map[string]string{} // subscription -> mailbox id
+	for _, r := range mbxs {
+		for j := 0; j < per; j++ {
+			res := w.call(w.svc, primary(r), subscribeReq("StreamingSubscriptionRequest", distFolder("inbox", r), ""))
+			id := res.messages()[0].childText("SubscriptionId")
+			if id == "" {
+				t.Fatalf("subscribe: %s", res.body)
+			}
+			ids = append(ids, id)
+			owner[id] = r.ID
+		}
+	}
+	n := len(ids)
+	after := heap()
+	t.Logf("%d subscriptions over %d mailboxes created in %s; heap per idle subscription: %d bytes",
+		n, nMbx, time.Since(t0).Round(time.Millisecond), int64(after-before)/int64(n))
+
+	srv := httptest.NewServer(w.h)
+	defer srv.Close()
+	type arrival struct {
+		body string
+		at   time.Time
+	}
+	arrivals := make(chan arrival, 10000)
+	var conns []*http.Response
+	for lo := 0; lo < n; lo += maxStreamingIDs {
+		hi := min(lo+maxStreamingIDs, n)
+		var b strings.Builder
+		for _, id := range ids[lo:hi] {
+			b.WriteString(`<t:SubscriptionId>` + id + `</t:SubscriptionId>`)
+		}
+		body := envelope("Exchange2016", "", `<m:GetStreamingEvents><m:SubscriptionIds>`+b.String()+`</m:SubscriptionIds><m:ConnectionTimeout>5</m:ConnectionTimeout></m:GetStreamingEvents>`)
+		req, _ := http.NewRequest("POST", srv.URL+"/EWS/Exchange.asmx", strings.NewReader(body))
+		req.SetBasicAuth(w.svc.UserPrincipalName, "pw")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, res)
+		go func() {
+			br := bufio.NewReaderSize(res.Body, 64<<10)
+			var cur strings.Builder
+			for {
+				s, err := br.ReadString('>')
+				cur.WriteString(s)
+				if strings.HasSuffix(s, "</s:Envelope>") {
+					arrivals <- arrival{cur.String(), time.Now()}
+					cur.Reset()
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	// Let the connections' first reads (every subscription once) finish.
+	time.Sleep(3 * time.Second)
+	withConns := heap()
+	t.Logf("%d streaming connections open; heap per subscription including connections: %d bytes", len(conns), int64(withConns-before)/int64(n))
+
+	const deliveries = 200
+	sent := map[string]time.Time{}
+	var sentMu sync.Mutex
+	var lat []time.Duration
+	done := make(chan struct{})
+	expect := deliveries * per
+	go func() {
+		defer close(done)
+		for a := range arrivals {
+			sentMu.Lock()
+			for id, t0 := range sent {
+				if strings.Contains(a.body, id) {
+					// One NewMailEvent per subscription of that mailbox in this envelope.
+					for _, nm := range strings.Split(a.body, "<t:NewMailEvent>")[1:] {
+						if end := strings.Index(nm, "</t:NewMailEvent>"); end > 0 && strings.Contains(nm[:end], id) {
+							lat = append(lat, a.at.Sub(t0))
+						}
+					}
+				}
+			}
+			got := len(lat)
+			sentMu.Unlock()
+			if got >= expect {
+				return
+			}
+		}
+	}()
+	rnd := rand.New(rand.NewSource(1))
+	for i := 0; i < deliveries; i++ {
+		r := mbxs[rnd.Intn(len(mbxs))]
+		sentMu.Lock()
+		t0 := time.Now()
+		items, err := w.mbx.Deliver(t0ctx, mailbox.Actor{ID: w.bob.ID, Via: "owner"}, []string{r.ID}, &mailbox.Item{Subject: "load"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent[itemID(items[0])] = t0
+		sentMu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+	}
+	sentMu.Lock()
+	defer sentMu.Unlock()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) == 0 {
+		t.Fatal("no events")
+	}
+	p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
+	t.Logf("%d deliveries at ~50/s, %d NewMail events (want %d): latency from Deliver to event read by the client p50 %s, p99 %s, max %s",
+		deliveries, len(lat), expect, p(0.50), p(0.99), lat[len(lat)-1])
+	for _, c := range conns {
+		c.Body.Close()
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }

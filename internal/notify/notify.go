@@ -166,19 +166,20 @@ func (h *Hub) janitor(every time.Duration) {
 // Signal wakes the streaming connections watching any of mbxs. The store
 // calls it after every commit.
 func (h *Hub) Signal(mbxs []string) {
+	type hit struct {
+		c   *Conn
+		mbx string
+	}
+	var hits []hit
 	h.mu.Lock()
-	var conns []*Conn
 	for _, m := range mbxs {
 		for c := range h.watch[m] {
-			conns = append(conns, c)
+			hits = append(hits, hit{c, m})
 		}
 	}
 	h.mu.Unlock()
-	for _, c := range conns {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+	for _, x := range hits {
+		x.c.Mark(x.mbx)
 	}
 }
 
@@ -283,10 +284,7 @@ func (h *Hub) Remove(id string) {
 		c := s.conn
 		s.mu.Unlock()
 		if c != nil {
-			select {
-			case c.wake <- struct{}{}:
-			default:
-			}
+			c.poke()
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package notify
 
+import "sync"
+
 // Conn is one streaming connection (GetStreamingEvents) serving up to 200
 // subscriptions. A subscription is served by one connection at a time: a
 // new connection takes it over and the old one stops serving it.
@@ -7,12 +9,16 @@ type Conn struct {
 	h    *Hub
 	wake chan struct{}
 	subs []*Subscription
+
+	mu    sync.Mutex
+	dirty map[string]bool // mailboxes signalled since the last Dirty
+	all   bool            // everything is dirty (start, takeover, unsubscribe)
 }
 
 // Attach registers a connection for subs and wakes it once, so pending
 // events (since the subscriptions' cursors) go out at once.
 func (h *Hub) Attach(subs []*Subscription) *Conn {
-	c := &Conn{h: h, wake: make(chan struct{}, 1), subs: subs}
+	c := &Conn{h: h, wake: make(chan struct{}, 1), subs: subs, dirty: map[string]bool{}, all: true}
 	var old []*Conn
 	for _, s := range subs {
 		s.mu.Lock()
@@ -61,6 +67,21 @@ func (c *Conn) Detach() {
 }
 
 func (c *Conn) poke() {
+	c.mu.Lock()
+	c.all = true
+	c.mu.Unlock()
+	c.signal()
+}
+
+// Mark records that mbx committed (or has more to read) and wakes the connection.
+func (c *Conn) Mark(mbx string) {
+	c.mu.Lock()
+	c.dirty[mbx] = true
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *Conn) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -70,6 +91,28 @@ func (c *Conn) poke() {
 // Wake is signalled when a watched mailbox committed a write, or when a
 // subscription was removed or taken over.
 func (c *Conn) Wake() <-chan struct{} { return c.wake }
+
+// Dirty returns the subscriptions to read now: those whose mailbox
+// committed since the last call (all of them after a poke), among those
+// the connection still serves. A connection of 200 subscriptions reads
+// one mailbox's journal when one mailbox changes.
+func (c *Conn) Dirty() []*Subscription {
+	c.mu.Lock()
+	all, dirty := c.all, c.dirty
+	c.all, c.dirty = false, map[string]bool{}
+	c.mu.Unlock()
+	serving := c.Serving()
+	if all {
+		return serving
+	}
+	out := serving[:0]
+	for _, s := range serving {
+		if dirty[s.Mailbox] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // Serving returns the subscriptions this connection still serves (not
 // unsubscribed, not taken over by a newer connection).
