@@ -3,13 +3,16 @@ package ews
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/actasmail/actas/internal/calendar"
 	"github.com/actasmail/actas/internal/mailbox"
 )
 
-// Calendar items, minimally: single appointments (no recurrence) kept as
+// Calendar items: appointments (recurrence since issue 4: calendar_recur.go) kept as
 // items of class IPM.Appointment whose calendar properties live under
 // reserved Extended keys. Attendees map to the recipient lists (required →
 // To, optional → Cc, resources → Bcc). Meeting requests are not sent: a
@@ -48,6 +51,15 @@ const (
 	cpOptionalAttendees
 	cpResources
 	cpDuration
+	// Recurrence (issue 4, calendar_recur.go).
+	cpOriginalStart
+	cpRecurrence
+	cpFirstOccurrence
+	cpLastOccurrence
+	cpModifiedOccurrences
+	cpDeletedOccurrences
+	cpStartTimeZone
+	cpEndTimeZone
 )
 
 var calFieldBits = map[string]uint64{
@@ -56,12 +68,15 @@ var calFieldBits = map[string]uint64{
 	"calendar:IsCancelled": cpIsCancelled, "calendar:IsRecurring": cpIsRecurring, "calendar:CalendarItemType": cpCalendarItemType,
 	"calendar:MyResponseType": cpMyResponseType, "calendar:Organizer": cpOrganizer, "calendar:RequiredAttendees": cpRequiredAttendees,
 	"calendar:OptionalAttendees": cpOptionalAttendees, "calendar:Resources": cpResources, "calendar:Duration": cpDuration,
+	"calendar:OriginalStart": cpOriginalStart, "calendar:Recurrence": cpRecurrence, "calendar:FirstOccurrence": cpFirstOccurrence,
+	"calendar:LastOccurrence": cpLastOccurrence, "calendar:ModifiedOccurrences": cpModifiedOccurrences,
+	"calendar:DeletedOccurrences": cpDeletedOccurrences, "calendar:StartTimeZone": cpStartTimeZone, "calendar:EndTimeZone": cpEndTimeZone,
 }
 
 const (
 	calDefaultFind = cpUID | cpStart | cpEnd | cpIsAllDayEvent | cpLegacyFreeBusyStatus | cpLocation | cpIsMeeting | cpIsCancelled |
 		cpIsRecurring | cpCalendarItemType | cpMyResponseType | cpOrganizer
-	calAll = cpDuration<<1 - 1
+	calAll = cpEndTimeZone<<1 - 1
 )
 
 // calendar local names → FieldURIs (for CreateItem and UpdateItem).
@@ -70,6 +85,7 @@ var calLocalURIs = map[string]string{
 	"LegacyFreeBusyStatus": "calendar:LegacyFreeBusyStatus", "Location": "calendar:Location",
 	"RequiredAttendees": "calendar:RequiredAttendees", "OptionalAttendees": "calendar:OptionalAttendees",
 	"Resources": "calendar:Resources", "Recurrence": "calendar:Recurrence",
+	"StartTimeZone": "calendar:StartTimeZone", "EndTimeZone": "calendar:EndTimeZone", // issue 4
 }
 
 // calDerived are calendar properties computed by the server: accepted and
@@ -77,7 +93,7 @@ var calLocalURIs = map[string]string{
 var calDerived = map[string]bool{
 	"calendar:Organizer": true, "calendar:IsMeeting": true, "calendar:IsCancelled": true, "calendar:IsRecurring": true,
 	"calendar:CalendarItemType": true, "calendar:MyResponseType": true, "calendar:Duration": true,
-	"calendar:TimeZone": true, "calendar:StartTimeZone": true, "calendar:EndTimeZone": true, "calendar:MeetingTimeZone": true,
+	"calendar:TimeZone": true, "calendar:MeetingTimeZone": true, // StartTimeZone/EndTimeZone are settable (issue 4)
 	"calendar:DateTimeStamp": true, "calendar:AppointmentState": true, "calendar:AppointmentSequenceNumber": true,
 	"calendar:When": true, "calendar:OriginalStart": true, "calendar:MeetingRequestWasSent": true,
 	"calendar:IsResponseRequested": true, "calendar:ConferenceType": true, "calendar:AllowNewTimeProposal": true,
@@ -154,8 +170,28 @@ func applyCalendarField(it *mailbox.Item, uri string, src *node, appendMode bool
 		} else {
 			*dst = list
 		}
-	case "calendar:Recurrence":
-		return newErr("ErrorUnsupportedRecurrence", "Recurring appointments are not supported by this server.")
+	case "calendar:Recurrence": // issue 4: calendar_recur.go
+		if isOccurrence(it) {
+			return newErr("ErrorInvalidPropertySet", "The recurrence of a single occurrence cannot be set.")
+		}
+		rec, e := parseRecurrence(v)
+		if e != nil {
+			return e
+		}
+		b, _ := json.Marshal(rec)
+		setExt(it, calRecur, string(b))
+		delete(it.Extended, calDeleted)
+		delete(it.Extended, calModified)
+	case "calendar:StartTimeZone", "calendar:EndTimeZone": // issue 4: Windows names mapped to IANA
+		loc, err := calendar.Location(v.attr("Id"))
+		if err != nil {
+			return newErr("ErrorTimeZone", "The time zone '"+v.attr("Id")+"' is not known.")
+		}
+		key := calTZ
+		if uri == "calendar:EndTimeZone" {
+			key = calEndTZ
+		}
+		setExt(it, key, loc.String())
 	default:
 		return newErr("ErrorInvalidPropertySet", "Setting "+uri+" is not supported.")
 	}
@@ -172,7 +208,10 @@ func deleteCalendarField(it *mailbox.Item, uri string) *ewsErr {
 		it.Cc = nil
 	case "calendar:Resources":
 		it.Bcc = nil
-	case "calendar:Recurrence":
+	case "calendar:Recurrence": // issue 4: the item becomes a single appointment
+		delete(it.Extended, calRecur)
+		delete(it.Extended, calDeleted)
+		delete(it.Extended, calModified)
 	default:
 		return newErr("ErrorInvalidPropertyDelete", uri+" cannot be deleted.")
 	}
@@ -195,6 +234,15 @@ func finishAppointment(it *mailbox.Item) *ewsErr {
 	}
 	if end.Before(start) {
 		return newErr("ErrorCalendarEndDateIsEarlierThanStartDate", "The end of the appointment is earlier than its start.")
+	}
+	// Issue 4: a recurring master starts at its first occurrence.
+	if s, ok := seriesOf(it); ok {
+		first, _, has, _, err := s.FirstLast()
+		if err != nil || !has {
+			return newErr("ErrorRecurrenceHasNoOccurrence", "The recurrence has no occurrence.")
+		}
+		setExt(it, calStart, first.Start.UTC().Format(time.RFC3339))
+		setExt(it, calEnd, first.End.UTC().Format(time.RFC3339))
 	}
 	if it.Extended[calUID] == "" {
 		var b [16]byte
@@ -245,6 +293,12 @@ func (rc *reqCtx) writeCalendarProps(w *xw, it *mailbox.Item, bits uint64) {
 	if bits&cpEnd != 0 {
 		w.elemTime("t:End", end)
 	}
+	occ, master := isOccurrence(it), isMaster(it) // issue 4
+	if bits&cpOriginalStart != 0 && occ {
+		if t, ok := calTime(it, calOccOrig); ok {
+			w.elemTime("t:OriginalStart", t)
+		}
+	}
 	if bits&cpIsAllDayEvent != 0 {
 		w.elemBool("t:IsAllDayEvent", it.Extended[calAllDay] == "true")
 	}
@@ -261,10 +315,10 @@ func (rc *reqCtx) writeCalendarProps(w *xw, it *mailbox.Item, bits uint64) {
 		w.elemBool("t:IsCancelled", false)
 	}
 	if bits&cpIsRecurring != 0 {
-		w.elemBool("t:IsRecurring", false)
+		w.elemBool("t:IsRecurring", occ || master)
 	}
 	if bits&cpCalendarItemType != 0 {
-		w.elem("t:CalendarItemType", "Single")
+		w.elem("t:CalendarItemType", calendarItemType(it))
 	}
 	if bits&cpMyResponseType != 0 {
 		w.elem("t:MyResponseType", "Organizer")
@@ -294,6 +348,62 @@ func (rc *reqCtx) writeCalendarProps(w *xw, it *mailbox.Item, bits uint64) {
 	if bits&cpDuration != 0 {
 		w.elem("t:Duration", isoDuration(end.Sub(start)))
 	}
+	// Issue 4: recurrence and time zones (calendar_recur.go).
+	if s, ok := seriesOf(it); ok && master {
+		if bits&cpRecurrence != 0 {
+			writeRecurrence(w, &s.Rec)
+		}
+		first, last, hasFirst, hasLast, _ := s.FirstLast()
+		if bits&cpFirstOccurrence != 0 && hasFirst {
+			writeOccurrenceInfo(w, "t:FirstOccurrence", it, first)
+		}
+		if bits&cpLastOccurrence != 0 && hasLast {
+			writeOccurrenceInfo(w, "t:LastOccurrence", it, last)
+		}
+		if ex := exceptionsOf(it); bits&cpModifiedOccurrences != 0 && len(ex) > 0 {
+			w.start("t:ModifiedOccurrences")
+			for _, e := range ex {
+				writeOccurrenceInfo(w, "t:Occurrence", it, calendar.Occurrence{Index: e.Index, OriginalStart: e.OriginalStart, Start: e.Start, End: e.End, Modified: true})
+			}
+			w.end("t:ModifiedOccurrences")
+		}
+		if del := deletedOf(it); bits&cpDeletedOccurrences != 0 && len(del) > 0 {
+			w.start("t:DeletedOccurrences")
+			for _, d := range del {
+				w.start("t:DeletedOccurrence")
+				w.elemTime("t:Start", d)
+				w.end("t:DeletedOccurrence")
+			}
+			w.end("t:DeletedOccurrences")
+		}
+	}
+	if bits&cpStartTimeZone != 0 && it.Extended[calTZ] != "" {
+		writeTimeZoneEl(w, "t:StartTimeZone", itemLoc(it, calTZ))
+	}
+	if bits&cpEndTimeZone != 0 && (it.Extended[calEndTZ] != "" || it.Extended[calTZ] != "") {
+		key := calEndTZ
+		if it.Extended[calEndTZ] == "" {
+			key = calTZ
+		}
+		writeTimeZoneEl(w, "t:EndTimeZone", itemLoc(it, key))
+	}
+}
+
+// calendarItemType is Single, RecurringMaster, Occurrence or Exception.
+func calendarItemType(it *mailbox.Item) string {
+	switch {
+	case isOccurrence(it):
+		idx := it.Extended[calOccIndex]
+		for _, e := range exceptionsOf(it) {
+			if strconv.Itoa(e.Index) == idx {
+				return "Exception"
+			}
+		}
+		return "Occurrence"
+	case isMaster(it):
+		return "RecurringMaster"
+	}
+	return "Single"
 }
 
 func isoDuration(d time.Duration) string {
@@ -306,28 +416,16 @@ func isoDuration(d time.Duration) string {
 	return "PT" + itoa(h) + "H" + itoa(m) + "M" + itoa(s) + "S"
 }
 
-// calendarView parses a CalendarView into a filter and an order.
-func parseCalendarView(n *node) (filter func(*mailbox.Item) bool, less func(a, b *mailbox.Item) bool, e *ewsErr) {
+// parseCalendarView reads a CalendarView's window (issue 4: occurrences are
+// expanded by expandCalendarView in calendar_recur.go).
+func parseCalendarView(n *node) (calWindow, *ewsErr) {
 	from, ok1 := parseTime(n.attr("StartDate"))
 	to, ok2 := parseTime(n.attr("EndDate"))
 	if !ok1 || !ok2 || !to.After(from) {
-		return nil, nil, newErr("ErrorCalendarInvalidDayForTimeChangePattern", "CalendarView needs StartDate before EndDate.")
+		return calWindow{}, newErr("ErrorCalendarInvalidDayForTimeChangePattern", "CalendarView needs StartDate before EndDate.")
 	}
 	if to.Sub(from) > 2*366*24*time.Hour {
-		return nil, nil, newErr("ErrorCalendarViewRangeTooBig", "The CalendarView range is larger than two years.")
+		return calWindow{}, newErr("ErrorCalendarViewRangeTooBig", "The CalendarView range is larger than two years.")
 	}
-	filter = func(it *mailbox.Item) bool {
-		s, _ := calTime(it, calStart)
-		en, _ := calTime(it, calEnd)
-		return isAppointment(it) && s.Before(to) && (en.After(from) || en.Equal(from) && s.Equal(from))
-	}
-	less = func(a, b *mailbox.Item) bool {
-		sa, _ := calTime(a, calStart)
-		sb, _ := calTime(b, calStart)
-		if !sa.Equal(sb) {
-			return sa.Before(sb)
-		}
-		return a.Key < b.Key
-	}
-	return filter, less, nil
+	return calWindow{from, to}, nil
 }

@@ -22,6 +22,9 @@ func folderID(f *mailbox.Folder) string {
 }
 
 func itemID(it *mailbox.Item) string {
+	if isOccurrence(it) { // issue 4: calendar_recur.go
+		return occurrenceID(it)
+	}
 	return encodeID(mailbox.ID{Kind: mailbox.KindItem, Mailbox: it.Mailbox, Key: it.Key})
 }
 

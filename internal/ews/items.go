@@ -15,12 +15,20 @@ const maxFindItems = 1000
 func (rc *reqCtx) itemRef(n *node) (*mailbox.Item, *ewsErr) {
 	switch n.Local {
 	case "ItemId":
-	case "OccurrenceItemId", "RecurringMasterItemId":
-		return nil, newErr("ErrorItemNotFound", "Recurring calendar items are not supported by this server.")
+		if _, _, ok := decodeOccurrenceID(n.attr("Id")); ok { // issue 4: an occurrence
+			return rc.recurrenceRef(n)
+		}
+	case "OccurrenceItemId", "RecurringMasterItemId": // issue 4: calendar_recur.go
+		return rc.recurrenceRef(n)
 	default:
 		return nil, newErr("ErrorInvalidIdMalformed", "Expected an ItemId, got "+n.Local+".")
 	}
-	id, e := parseID(n.attr("Id"), mailbox.KindItem)
+	return rc.loadItem(n.attr("Id"))
+}
+
+// loadItem loads the item an ItemId's Id names.
+func (rc *reqCtx) loadItem(idText string) (*mailbox.Item, *ewsErr) {
+	id, e := parseID(idText, mailbox.KindItem)
 	if e != nil {
 		return nil, e
 	}
@@ -71,8 +79,7 @@ func opFindItem(rc *reqCtx, op *node, w *xw) error {
 	sh := parseItemShape(op.child("ItemShape"), false)
 	view := pageView{max: maxFindItems}
 	calendarView := false
-	var calFilter func(*mailbox.Item) bool
-	var calLess func(a, b *mailbox.Item) bool
+	var calWin calWindow
 	var calErr *ewsErr
 	for _, c := range op.Children {
 		switch c.Local {
@@ -83,7 +90,7 @@ func opFindItem(rc *reqCtx, op *node, w *xw) error {
 			view.offset, view.fromEnd = 0, false
 			calendarView = c.Local == "CalendarView"
 			if calendarView {
-				calFilter, calLess, calErr = parseCalendarView(c)
+				calWin, calErr = parseCalendarView(c)
 			}
 		}
 	}
@@ -119,7 +126,6 @@ func opFindItem(rc *reqCtx, op *node, w *xw) error {
 		if common == nil {
 			common = calErr
 		}
-		filter, less = andFilter(filter, calFilter), calLess
 	}
 	beginResponse(w, "FindItem")
 	for _, ref := range parents {
@@ -136,7 +142,9 @@ func opFindItem(rc *reqCtx, op *node, w *xw) error {
 		}
 		var items []*mailbox.Item
 		var total int
-		if e == nil && trav != "Associated" {
+		if e == nil && calendarView { // issue 4: occurrences expanded
+			items, total, e = rc.expandCalendarView(parent, filter, calWin, view.max)
+		} else if e == nil && trav != "Associated" {
 			items, total, e = rc.findPage(parent, filter, less, trav, &view)
 		}
 		if e != nil {
@@ -542,6 +550,12 @@ func (rc *reqCtx) updateItem(ch *node, cr string) (*mailbox.Item, *ewsErr) {
 		return nil, e
 	}
 	ck := ref.attr("ChangeKey")
+	if isOccurrence(it) { // issue 4: saved as an exception of the master
+		if cr == "AlwaysOverwrite" {
+			ck = ""
+		}
+		return rc.updateOccurrence(it, ups, ck)
+	}
 	if cr == "AlwaysOverwrite" {
 		ck = ""
 	} else if ck != "" && ck != it.ChangeKey && len(ck) > 64 {
@@ -591,7 +605,9 @@ func opDeleteItem(rc *reqCtx, op *node, w *xw) error {
 		if e == nil {
 			e = rc.checkItem(it, rightDelete)
 		}
-		if e == nil {
+		if e == nil && isOccurrence(it) { // issue 4: recorded in the master
+			e = rc.deleteOccurrence(it)
+		} else if e == nil {
 			if err := rc.h.mbx.DeleteItem(rc.ctx, rc.actor(it.Mailbox), it.Mailbox, it.Key, mode); err != nil {
 				e = rc.mapErr(err, "ErrorItemNotFound")
 			}

@@ -518,7 +518,7 @@ func TestCalendarItems(t *testing.T) {
 	id1 := create("Standup", "2026-03-02T09:00:00Z", "2026-03-02T09:15:00Z")
 	create("Review", "2026-03-03T14:00:00+01:00", "2026-03-03T15:00:00+01:00")
 	create("Later", "2026-04-01T09:00:00Z", "2026-04-01T10:00:00Z")
-	if r := w.call(w.alice, "", `<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem><t:Subject>x</t:Subject><t:Start>2026-03-02T09:00:00Z</t:Start><t:End>2026-03-02T10:00:00Z</t:End><t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NoEndRecurrence><t:StartDate>2026-03-02</t:StartDate></t:NoEndRecurrence></t:Recurrence></t:CalendarItem></m:Items></m:CreateItem>`); code(r.messages()[0]) != "ErrorUnsupportedRecurrence" {
+	if r := w.call(w.alice, "", `<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem><t:Subject>x</t:Subject><t:Start>2026-03-02T09:00:00Z</t:Start><t:End>2026-03-02T10:00:00Z</t:End><t:Recurrence><t:DailyRecurrence><t:Interval>0</t:Interval></t:DailyRecurrence><t:NoEndRecurrence><t:StartDate>2026-03-02</t:StartDate></t:NoEndRecurrence></t:Recurrence></t:CalendarItem></m:Items></m:CreateItem>`); code(r.messages()[0]) != "ErrorInvalidRecurrence" {
 		t.Fatal(r.body)
 	}
 	view := `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape><m:CalendarView MaxEntriesReturned="10" StartDate="2026-03-01T00:00:00Z" EndDate="2026-03-08T00:00:00Z"/><m:ParentFolderIds>` + distFolder("calendar", w.alice) + `</m:ParentFolderIds></m:FindItem>`

@@ -141,6 +141,114 @@ def _():
     raise AssertionError("GetRooms of a user mailbox succeeded")
 
 
+# ------------------------------------------------------------- calendars
+
+from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone
+from exchangelib.recurrence import Recurrence, WeeklyPattern, NumberedPattern  # noqa: F401
+from exchangelib.recurrence import DailyPattern, AbsoluteMonthlyPattern, RelativeYearlyPattern
+
+BERLIN = EWSTimeZone("Europe/Berlin")
+UTC = EWSTimeZone("UTC")
+
+
+def berlin(y, mo, d, h=0, mi=0):
+    return EWSDateTime(y, mo, d, h, mi, tzinfo=BERLIN)
+
+
+def utc(y, mo, d, h=0, mi=0):
+    return EWSDateTime(y, mo, d, h, mi, tzinfo=UTC)
+
+
+@case("room_calendar_view_by_impersonation")
+def _():
+    room = impersonate(ROOM1)
+    subj = f"booked {RUN}"
+    CalendarItem(account=room, folder=room.calendar, subject=subj, start=utc(2026, 5, 4, 9), end=utc(2026, 5, 4, 10)).save()
+    got = [i.subject for i in room.calendar.view(start=utc(2026, 5, 4), end=utc(2026, 5, 5))]
+    assert subj in got, f"room's CalendarView: {got}"
+
+
+@case("room_scoped_account_refused_user_calendar")
+def _():
+    try:
+        list(impersonate(ALICE).calendar.view(start=utc(2026, 5, 4), end=utc(2026, 5, 5)))
+    except EWSError as e:
+        assert type(e).__name__ == "ErrorImpersonateUserDenied", describe(e)
+        return
+    raise AssertionError("roomsvc read alice's calendar")
+
+
+@case("weekly_series_across_dst")
+def _():
+    # Mondays 09:00-10:00 Berlin, five from 16 March 2026; Europe changes to
+    # summer time on 29 March. The third (30 March) is deleted, the fourth
+    # (6 April) moved to Tuesday 7 April 14:00-15:30.
+    room = impersonate(ROOM2)
+    subj = f"weekly {RUN}"
+    master = CalendarItem(
+        account=room, folder=room.calendar, subject=subj, start=berlin(2026, 3, 16, 9), end=berlin(2026, 3, 16, 10),
+        recurrence=Recurrence(pattern=WeeklyPattern(interval=1, weekdays=[1]), start=berlin(2026, 3, 16).date(), number=5),
+    )
+    master.save()
+    master.refresh()
+    assert master.type == "RecurringMaster", f"type {master.type}"
+    assert master.recurrence is not None and master.recurrence.boundary.number == 5, f"recurrence {master.recurrence}"
+    third = master.occurrence(index=3)
+    third.refresh()
+    assert third.start == berlin(2026, 3, 30, 9), f"third occurrence at {third.start}"
+    third.delete()
+    fourth = master.occurrence(index=4)
+    fourth.refresh()
+    fourth.start, fourth.end = berlin(2026, 4, 7, 14), berlin(2026, 4, 7, 15, 30)
+    fourth.save(update_fields=["start", "end"])
+    items = [i for i in room.calendar.view(start=utc(2026, 3, 1), end=utc(2026, 5, 1)) if i.subject == subj]
+    got = [(i.start.astimezone(BERLIN).strftime("%m-%d %H:%M"), i.end.astimezone(BERLIN).strftime("%H:%M"), i.type) for i in items]
+    want = [("03-16 09:00", "10:00", "Occurrence"), ("03-23 09:00", "10:00", "Occurrence"),
+            ("04-07 14:00", "15:30", "Exception"), ("04-13 09:00", "10:00", "Occurrence")]
+    assert got == want, f"expanded {got}, want {want}"
+    utc_hours = [i.start.astimezone(UTC).hour for i in items]
+    assert utc_hours == [8, 8, 12, 7], f"UTC hours {utc_hours} (09:00 Berlin is 08:00 UTC before 29 March, 07:00 after)"
+    master.refresh()
+    assert [o.start for o in master.deleted_occurrences or []] == [berlin(2026, 3, 30, 9)], f"deleted {master.deleted_occurrences}"
+    assert [o.start for o in master.modified_occurrences or []] == [berlin(2026, 4, 7, 14)], f"modified {master.modified_occurrences}"
+    # A plain FindItem returns the master, not occurrences.
+    plain = [i for i in room.calendar.all() if i.subject == subj]
+    assert len(plain) == 1 and plain[0].type == "RecurringMaster", f"plain FindItem {[(i.subject, i.type) for i in plain]}"
+
+
+@case("patterns_daily_monthly_yearly")
+def _():
+    room = impersonate(ROOM3)
+    cases = [
+        (DailyPattern(interval=2), dict(end=berlin(2026, 6, 7).date()), "2026-06-01 2026-06-03 2026-06-05 2026-06-07"),
+        (AbsoluteMonthlyPattern(interval=1, day_of_month=31), dict(number=3), "2026-06-30 2026-07-31 2026-08-31"),
+        (RelativeYearlyPattern(weekday=7, week_number=5, month=10), dict(number=2), "2026-10-25 2027-10-31"),
+    ]
+    for n, (pattern, boundary, want) in enumerate(cases):
+        subj = f"pattern {n} {RUN}"
+        CalendarItem(account=room, folder=room.calendar, subject=subj, start=berlin(2026, 6, 1, 12), end=berlin(2026, 6, 1, 13),
+                     recurrence=Recurrence(pattern=pattern, start=berlin(2026, 6, 1).date(), **boundary)).save()
+        got = " ".join(i.start.astimezone(BERLIN).strftime("%Y-%m-%d") for i in room.calendar.view(start=utc(2026, 5, 1), end=utc(2028, 1, 1)) if i.subject == subj)
+        assert got == want, f"{pattern}: {got}, want {want}"
+
+
+@case("calendar_view_limits")
+def _():
+    room = impersonate(ROOM3)
+    subj = f"daily {RUN}"
+    CalendarItem(account=room, folder=room.calendar, subject=subj, start=utc(2026, 9, 1, 8), end=utc(2026, 9, 1, 9),
+                 recurrence=Recurrence(pattern=DailyPattern(interval=1), start=utc(2026, 9, 1).date())).save()
+    view = room.calendar.view(start=utc(2026, 9, 1), end=utc(2026, 10, 1), max_items=5)
+    got = [i for i in view if i.subject == subj]
+    assert len(got) == 5, f"max_items=5 gave {len(got)}"
+    try:
+        list(room.calendar.view(start=utc(2026, 1, 1), end=utc(2029, 1, 1)))
+    except EWSError as e:
+        assert type(e).__name__ == "ErrorCalendarViewRangeTooBig", describe(e)
+        return
+    raise AssertionError("a three-year CalendarView was accepted")
+
+
 if __name__ == "__main__":
     log(f"exchangelib {exchangelib.__version__} against {EWS_URL}")
     if ENV.get("ACTAS_INTEROP_TRACE"):
