@@ -44,11 +44,14 @@ process.on("unhandledRejection", (e) => log("unhandled rejection:", describe(e))
 function describe(e) {
   if (e == null || typeof e !== "object") return String(e);
   const kind = (e.constructor && e.constructor.name) || typeof e;
-  const code = e.ErrorCode !== undefined ? ews.ServiceError[e.ErrorCode] : "";
+  const code = errorCode(e) || "";
   return `${kind}${code ? " " + code : ""}: ${e.message || e.Message || ""}`;
 }
 
+// The EWS code the client parsed: from a response message, or from a SOAP
+// fault (only a 500 carries a parsed one).
 function errorCode(e) {
+  if (e instanceof ews.SoapFaultDetails) return (e.HttpStatusCode ?? e.status) === 500 ? ews.ServiceError[e.ResponseCode] : null;
   return e && e.ErrorCode !== undefined ? ews.ServiceError[e.ErrorCode] : null;
 }
 
@@ -137,6 +140,52 @@ test("rooms_of_a_non_list", async () => {
     return;
   }
   throw new Failure("GetRooms of a user mailbox succeeded");
+});
+
+// ---------------------------------------------------------------- calendars
+
+const WK = ews.WellKnownFolderName;
+
+async function view(s, owner, startIso, endIso, max = 100) {
+  const cv = new ews.CalendarView(new ews.DateTime(startIso), new ews.DateTime(endIso), max);
+  return (await s.FindAppointments(new ews.FolderId(WK.Calendar, new ews.Mailbox(owner)), cv)).Items;
+}
+
+test("weekly_series_across_dst", async () => {
+  // Mondays 08:00 UTC (09:00 Berlin) from 16 March 2026, five times, in
+  // W. Europe Standard Time; the third deleted, the fourth moved.
+  const s = impersonate(ROOM2);
+  const subj = `weekly js ${RUN}`;
+  const a = new ews.Appointment(s);
+  a.Subject = subj;
+  a.Start = new ews.DateTime("2026-03-16T08:00:00Z");
+  a.End = new ews.DateTime("2026-03-16T09:00:00Z");
+  a.StartTimeZone = ews.TimeZoneInfo.FindSystemTimeZoneById("W. Europe Standard Time");
+  a.EndTimeZone = a.StartTimeZone;
+  const p = new ews.Recurrence.WeeklyPattern(new ews.DateTime("2026-03-16T00:00:00Z"), 1, [ews.DayOfTheWeek.Monday]);
+  p.NumberOfOccurrences = 5;
+  a.Recurrence = p;
+  await a.Save(new ews.FolderId(WK.Calendar, new ews.Mailbox(ROOM2)), ews.SendInvitationsMode.SendToNone);
+  const third = await ews.Appointment.BindToOccurrence(s, a.Id, 3);
+  await third.Delete(ews.DeleteMode.MoveToDeletedItems);
+  const fourth = await ews.Appointment.BindToOccurrence(s, a.Id, 4);
+  fourth.Start = new ews.DateTime("2026-04-07T12:00:00Z");
+  fourth.End = new ews.DateTime("2026-04-07T13:30:00Z");
+  await fourth.Update(ews.ConflictResolutionMode.AlwaysOverwrite, ews.SendInvitationsOrCancellationsMode.SendToNone);
+  const items = (await view(s, ROOM2, "2026-03-01T00:00:00Z", "2026-05-01T00:00:00Z")).filter((i) => i.Subject === subj);
+  const got = items.map((i) => `${i.Start.ToISOString().slice(0, 16)} ${ews.AppointmentType[i.AppointmentType]}`);
+  const want = ["2026-03-16T08:00 Occurrence", "2026-03-23T08:00 Occurrence", "2026-04-07T12:00 Exception", "2026-04-13T07:00 Occurrence"];
+  assert(JSON.stringify(got) === JSON.stringify(want), `expanded ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+});
+
+test("room_scoped_account_refused_user_calendar", async () => {
+  try {
+    await view(impersonate(ALICE), ALICE, "2026-05-04T00:00:00Z", "2026-05-05T00:00:00Z");
+  } catch (e) {
+    assert(errorCode(e) === "ErrorImpersonateUserDenied", describe(e));
+    return;
+  }
+  throw new Failure("roomsvc read alice's calendar");
 });
 
 log(`ews-javascript-api ${require("ews-javascript-api/package.json").version} against ${EWS_URL}`);
