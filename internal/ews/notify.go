@@ -29,6 +29,9 @@ const (
 	heartbeatEvery    = 30 * time.Second
 )
 
+// streamMinute is a ConnectionTimeout minute (tests shorten it).
+var streamMinute = time.Minute
+
 var notifyTexts = map[string]string{
 	"ErrorSubscriptionNotFound":                   "The specified subscription was not found.",
 	"ErrorSubscriptionAccessDenied":               "A subscription can only be used by the account that created it.",
@@ -311,7 +314,7 @@ func opGetStreamingEvents(rc *reqCtx, op *node, w *xw) error {
 		if err != nil || n < 1 || n > 30 {
 			return &fault{Code: "ErrorSchemaValidation", Msg: "The request failed schema validation: ConnectionTimeout must be from 1 to 30 minutes."}
 		}
-		timeout = time.Duration(n) * time.Minute
+		timeout = time.Duration(n) * streamMinute
 	}
 	ids := op.child("SubscriptionIds").all("SubscriptionId")
 	fail := func(e *ewsErr, bad []string) error {
@@ -432,7 +435,29 @@ func streamEvents(ctx context.Context, hw http.ResponseWriter, hub *notify.Hub, 
 			cur := s.Cursor()
 			b, err := hub.Read(ctx, s, cur, streamRowsPerRead)
 			if err != nil {
+				// Never silent: the client is told which subscription
+				// failed and why, and the subscription ends (it must
+				// resynchronize and subscribe again).
 				log.Debug("ews streaming read failed", "request", reqID, "subscription", s.ID, "error", err)
+				code := "ErrorReadEventsFailed"
+				if errors.Is(err, notify.ErrGap) {
+					code = "ErrorMissedNotificationEvents"
+				}
+				e := notifyErr(code)
+				if code == "ErrorReadEventsFailed" {
+					e.Text = "The events of the subscription could not be read; subscribe again."
+				}
+				hub.Remove(s.ID)
+				w.raw(envelopeStart)
+				w.raw(`<m:GetStreamingEventsResponse><m:ResponseMessages><m:GetStreamingEventsResponseMessage ResponseClass="Error">`)
+				writeErrorBody(w, e)
+				w.raw(`<m:ErrorSubscriptionIds>`)
+				w.elem("m:SubscriptionId", s.ID)
+				w.raw(`</m:ErrorSubscriptionIds><m:ConnectionStatus>OK</m:ConnectionStatus></m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse>`)
+				w.raw(envelopeEnd)
+				if !send() {
+					return
+				}
 				continue
 			}
 			if b.Next == cur {

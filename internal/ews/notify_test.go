@@ -460,3 +460,99 @@ func envInt(name string, def int) int {
 	}
 	return def
 }
+
+// openStream starts GetStreamingEvents and returns its envelopes as they
+// arrive (the channel closes with the response).
+func openStream(t *testing.T, srv *httptest.Server, w *world, imp string, ids ...string) <-chan string {
+	t.Helper()
+	var b strings.Builder
+	for _, id := range ids {
+		b.WriteString(`<t:SubscriptionId>` + id + `</t:SubscriptionId>`)
+	}
+	body := envelope("Exchange2016", imp, `<m:GetStreamingEvents><m:SubscriptionIds>`+b.String()+`</m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)
+	req, _ := http.NewRequest("POST", srv.URL+"/EWS/Exchange.asmx", strings.NewReader(body))
+	req.SetBasicAuth(w.svc.UserPrincipalName, "pw")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan string, 100)
+	go func() {
+		defer close(out)
+		defer res.Body.Close()
+		br := bufio.NewReader(res.Body)
+		var cur strings.Builder
+		for {
+			s, err := br.ReadString('>')
+			cur.WriteString(s)
+			if strings.HasSuffix(cur.String(), "</s:Envelope>") {
+				out <- cur.String()
+				cur.Reset()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+func TestStreamingServerCloseAndResume(t *testing.T) {
+	w := newWorld(t)
+	old := streamMinute
+	streamMinute = 300 * time.Millisecond
+	defer func() { streamMinute = old }()
+	imp := primary(w.alice)
+	sub := w.mustOK(w.call(w.svc, imp, subscribeReq("StreamingSubscriptionRequest", distFolder("inbox", w.alice), ""))).messages()[0].childText("SubscriptionId")
+	srv := httptest.NewServer(w.h)
+	defer srv.Close()
+	var all []string
+	for e := range openStream(t, srv, w, imp, sub) {
+		all = append(all, e)
+	}
+	if len(all) != 1 || !strings.Contains(all[0], "<m:ConnectionStatus>Closed</m:ConnectionStatus>") {
+		t.Fatalf("server close: %v", all)
+	}
+	// Mail arrives while no connection is open; the next connection gets it.
+	items, _ := w.mbx.Deliver(t0ctx, mailbox.Actor{ID: w.bob.ID, Via: "owner"}, []string{w.alice.ID}, &mailbox.Item{Subject: "while away"})
+	all = nil
+	for e := range openStream(t, srv, w, imp, sub) {
+		all = append(all, e)
+	}
+	joined := strings.Join(all, "")
+	if strings.Count(joined, "<t:NewMailEvent>") != 1 || !strings.Contains(joined, itemID(items[0])) {
+		t.Fatalf("resumed stream: %v", all)
+	}
+	// A third connection repeats nothing.
+	all = nil
+	for e := range openStream(t, srv, w, imp, sub) {
+		all = append(all, e)
+	}
+	if strings.Contains(strings.Join(all, ""), "Event>") {
+		t.Fatalf("events repeated: %v", all)
+	}
+}
+
+func TestStreamingGapIsReported(t *testing.T) {
+	w := newWorld(t)
+	imp := primary(w.alice)
+	sub := w.mustOK(w.call(w.svc, imp, subscribeReq("StreamingSubscriptionRequest", distFolder("inbox", w.alice), ""))).messages()[0].childText("SubscriptionId")
+	srv := httptest.NewServer(w.h)
+	defer srv.Close()
+	envs := openStream(t, srv, w, imp, sub)
+	time.Sleep(50 * time.Millisecond)
+	// The mailbox's journal disappears under the subscription.
+	if err := w.mbx.Remove(t0ctx, w.alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.h.notifyHub().Signal([]string{w.alice.ID})
+	var all []string
+	for e := range envs {
+		all = append(all, e)
+	}
+	joined := strings.Join(all, "")
+	if !strings.Contains(joined, "ErrorMissedNotificationEvents") || !strings.Contains(joined, "<m:ErrorSubscriptionIds><m:SubscriptionId>"+sub) ||
+		!strings.HasSuffix(strings.TrimSpace(all[len(all)-1]), "</s:Envelope>") || !strings.Contains(all[len(all)-1], "Closed") {
+		t.Fatalf("gap: %v", all)
+	}
+}
