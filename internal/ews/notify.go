@@ -29,6 +29,16 @@ const (
 	heartbeatEvery    = 30 * time.Second
 )
 
+// Streaming envelopes are written as Exchange writes them: an unprefixed
+// Envelope in the SOAP namespace, no XML declaration. ews-javascript-api
+// finds each document by searching the stream for "<Envelope" and
+// "</Envelope>"; exchangelib accepts any prefix.
+const (
+	streamEnvelopeStart = `<Envelope xmlns="` + nsSOAP + `" xmlns:m="` + nsMsgs + `" xmlns:t="` + nsTypes + `" xmlns:xsi="` + nsXSI + `">` +
+		`<Header>` + serverVersionInfo + `</Header><Body>`
+	streamEnvelopeEnd = `</Body></Envelope>`
+)
+
 // streamMinute is a ConnectionTimeout minute (tests shorten it).
 var streamMinute = time.Minute
 
@@ -411,12 +421,12 @@ func streamEvents(ctx context.Context, hw http.ResponseWriter, hub *notify.Hub, 
 		return err == nil
 	}
 	envelope := func(body func()) {
-		w.raw(envelopeStart)
+		w.raw(streamEnvelopeStart)
 		w.raw("<m:GetStreamingEventsResponse><m:ResponseMessages>")
 		w.raw(`<m:GetStreamingEventsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>`)
 		body()
 		w.raw("</m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse>")
-		w.raw(envelopeEnd)
+		w.raw(streamEnvelopeEnd)
 	}
 	for {
 		if len(conn.Serving()) == 0 {
@@ -448,13 +458,13 @@ func streamEvents(ctx context.Context, hw http.ResponseWriter, hub *notify.Hub, 
 					e.Text = "The events of the subscription could not be read; subscribe again."
 				}
 				hub.Remove(s.ID)
-				w.raw(envelopeStart)
+				w.raw(streamEnvelopeStart)
 				w.raw(`<m:GetStreamingEventsResponse><m:ResponseMessages><m:GetStreamingEventsResponseMessage ResponseClass="Error">`)
 				writeErrorBody(w, e)
 				w.raw(`<m:ErrorSubscriptionIds>`)
 				w.elem("m:SubscriptionId", s.ID)
 				w.raw(`</m:ErrorSubscriptionIds><m:ConnectionStatus>OK</m:ConnectionStatus></m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse>`)
-				w.raw(envelopeEnd)
+				w.raw(streamEnvelopeEnd)
 				if !send() {
 					return
 				}

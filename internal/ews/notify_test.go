@@ -118,7 +118,7 @@ func TestStreamingSubscription(t *testing.T) {
 		for {
 			b, err := br.ReadString('>')
 			cur.WriteString(b)
-			if strings.HasSuffix(cur.String(), "</s:Envelope>") {
+			if strings.HasSuffix(cur.String(), "</Envelope>") {
 				envs <- cur.String()
 				cur.Reset()
 			}
@@ -381,7 +381,7 @@ func TestStreamingScale(t *testing.T) {
 			for {
 				s, err := br.ReadString('>')
 				cur.WriteString(s)
-				if strings.HasSuffix(s, "</s:Envelope>") {
+				if strings.HasSuffix(s, "</Envelope>") {
 					arrivals <- arrival{cur.String(), time.Now()}
 					cur.Reset()
 				}
@@ -485,7 +485,7 @@ func openStream(t *testing.T, srv *httptest.Server, w *world, imp string, ids ..
 		for {
 			s, err := br.ReadString('>')
 			cur.WriteString(s)
-			if strings.HasSuffix(cur.String(), "</s:Envelope>") {
+			if strings.HasSuffix(cur.String(), "</Envelope>") {
 				out <- cur.String()
 				cur.Reset()
 			}
@@ -552,7 +552,7 @@ func TestStreamingGapIsReported(t *testing.T) {
 	}
 	joined := strings.Join(all, "")
 	if !strings.Contains(joined, "ErrorMissedNotificationEvents") || !strings.Contains(joined, "<m:ErrorSubscriptionIds><m:SubscriptionId>"+sub) ||
-		!strings.HasSuffix(strings.TrimSpace(all[len(all)-1]), "</s:Envelope>") || !strings.Contains(all[len(all)-1], "Closed") {
+		!strings.HasSuffix(strings.TrimSpace(all[len(all)-1]), "</Envelope>") || !strings.Contains(all[len(all)-1], "Closed") {
 		t.Fatalf("gap: %v", all)
 	}
 }

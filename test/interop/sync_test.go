@@ -24,3 +24,19 @@ func TestSyncExchangelib(t *testing.T) {
 	dir := here(t)
 	runSuite(t, "sync exchangelib", []string{py, filepath.Join(dir, "sync_exchangelib.py")}, dir)
 }
+
+// TestSyncEwsJavascriptAPI runs js/sync_ewsjs.js (SyncFolderItems, pull
+// and streaming subscriptions) with the pinned ews-javascript-api.
+func TestSyncEwsJavascriptAPI(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing(t, "node", "apt-get install -y nodejs npm && npm ci --prefix test/interop/js")
+	}
+	dir := filepath.Join(here(t), "js")
+	probe := exec.Command(node, "-e", `console.log(require("ews-javascript-api/package.json").version)`)
+	probe.Dir = dir
+	if _, err := probe.CombinedOutput(); err != nil {
+		missing(t, "ews-javascript-api", "npm ci --prefix test/interop/js")
+	}
+	runSuite(t, "sync ews-javascript-api", []string{node, filepath.Join(dir, "sync_ewsjs.js")}, dir)
+}

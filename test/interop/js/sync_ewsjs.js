@@ -1,0 +1,252 @@
+#!/usr/bin/env node
+// Interop suite for sync and notifications: unmodified ews-javascript-api
+// against a running `actas serve`, driven by ../calendar_test.go (the common
+// fixture plus room2, room3, room lists building1 = room1, room2 and
+// building2 = room3, and roomsvc impersonating RoomMailbox recipients).
+// fixture (svc impersonates alice and bob). SyncFolderItems paging while
+// bob sends mail, pull and streaming subscriptions seeing NewMail and Moved.
+// Same PASS/FAIL/SKIP/DONE protocol as ewsjs_suite.js.
+"use strict";
+
+const ews = require("ews-javascript-api");
+
+const E = process.env;
+const EWS_URL = E.ACTAS_EWS_URL;
+const PW = E.ACTAS_PASSWORD;
+const SVC = E.ACTAS_USER_SVC;
+const ALICE = E.ACTAS_USER_ALICE;
+const BOB = E.ACTAS_USER_BOB;
+const RUN = Math.random().toString(16).slice(2, 10);
+const CASE_TIMEOUT_MS = 60000;
+const VERSION = ews.ExchangeVersion.Exchange2013;
+const log = (...a) => console.error(...a);
+
+const CASES = [];
+const RESULTS = {};
+
+class Skip extends Error {}
+class Failure extends Error {}
+
+function test(name, fn, needs = []) {
+  CASES.push({ name, fn, needs });
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Failure(msg);
+}
+
+process.on("unhandledRejection", (e) => log("unhandled rejection:", describe(e)));
+
+function describe(e) {
+  if (e == null || typeof e !== "object") return String(e);
+  const kind = (e.constructor && e.constructor.name) || typeof e;
+  const code = errorCode(e) || "";
+  return `${kind}${code ? " " + code : ""}: ${e.message || e.Message || ""}`;
+}
+
+// The EWS code the client parsed: from a response message, or from a SOAP
+// fault (only a 500 carries a parsed one).
+function errorCode(e) {
+  if (e instanceof ews.SoapFaultDetails) return (e.HttpStatusCode ?? e.status) === 500 ? ews.ServiceError[e.ResponseCode] : null;
+  return e && e.ErrorCode !== undefined ? ews.ServiceError[e.ErrorCode] : null;
+}
+
+function withTimeout(p, ms) {
+  let timer;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Failure(`timed out after ${ms / 1000}s`)), ms);
+    }),
+  ]);
+}
+
+function oneLine(s, limit = 900) {
+  s = String(s).split(/\r?\n/).map((x) => x.trim()).filter(Boolean).join(" | ");
+  return s.length <= limit ? s : s.slice(0, limit) + " ...";
+}
+
+async function run() {
+  for (const { name, fn, needs } of CASES) {
+    const unmet = needs.filter((n) => RESULTS[n] !== "PASS");
+    const t0 = Date.now();
+    let status = "PASS";
+    let reason = "";
+    if (unmet.length) {
+      status = "SKIP";
+      reason = `needs ${unmet.join(", ")}, which did not pass`;
+    } else {
+      try {
+        await withTimeout(Promise.resolve().then(fn), CASE_TIMEOUT_MS);
+      } catch (e) {
+        if (e instanceof Skip) {
+          status = "SKIP";
+          reason = e.message;
+        } else {
+          status = "FAIL";
+          reason = e instanceof Failure ? e.message : describe(e);
+          log(e && e.stack ? e.stack : e);
+        }
+      }
+    }
+    RESULTS[name] = status;
+    log(`-- ${name}: ${status} in ${((Date.now() - t0) / 1000).toFixed(2)}s`);
+    console.log(`${status} ${name}` + (reason ? `: ${oneLine(reason)}` : ""));
+  }
+  console.log("DONE");
+}
+
+function service(user) {
+  const s = new ews.ExchangeService(VERSION);
+  s.Url = new ews.Uri(EWS_URL);
+  s.Credentials = new ews.WebCredentials(user, PW);
+  return s;
+}
+
+function impersonate(target, as = SVC) {
+  const s = service(as);
+  s.ImpersonatedUserId = new ews.ImpersonatedUserId(ews.ConnectingIdType.SmtpAddress, target);
+  return s;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const inbox = () => new ews.FolderId(ews.WellKnownFolderName.Inbox);
+
+async function send(subject) {
+  const m = new ews.EmailMessage(service(BOB));
+  m.Subject = subject;
+  m.Body = new ews.MessageBody(ews.BodyType.Text, "x");
+  m.ToRecipients.Add(ALICE);
+  await m.Send();
+}
+
+// bob sends alice a message; svc (impersonating alice) moves it to Deleted
+// Items. Returns its id, which the move keeps.
+async function sendAndMove(subject) {
+  await send(subject);
+  const s = impersonate(ALICE);
+  for (let i = 0; i < 50; i++) {
+    const found = await s.FindItems(ews.WellKnownFolderName.Inbox, new ews.ItemView(100));
+    const it = found.Items.find((x) => x.Subject === subject);
+    if (it) {
+      await it.Move(ews.WellKnownFolderName.DeletedItems);
+      return it.Id.UniqueId;
+    }
+    await sleep(100);
+  }
+  throw new Failure(`${subject} was not delivered`);
+}
+
+// ------------------------------------------------------------------ sync
+
+test("sync_folder_items_while_mail_arrives", async () => {
+  const s = impersonate(ALICE);
+  const have = new Set();
+  let state = null;
+  const page = async (max) => {
+    const ch = await s.SyncFolderItems(inbox(), ews.PropertySet.IdOnly, null, max, ews.SyncFolderItemsScope.NormalItems, state);
+    for (const c of ch.GetEnumerator()) {
+      const id = c.ItemId.UniqueId;
+      switch (c.ChangeType) {
+        case ews.ChangeType.Create:
+          assert(!have.has(id), `Create of an item already held: ${id}`);
+          have.add(id);
+          break;
+        case ews.ChangeType.Delete:
+          assert(have.has(id), `Delete of an unknown item: ${id}`);
+          have.delete(id);
+          break;
+        default:
+          assert(have.has(id), `${ews.ChangeType[c.ChangeType]} of an unknown item: ${id}`);
+      }
+    }
+    state = ch.SyncState;
+    return ch.MoreChangesAvailable;
+  };
+  while (await page(50));
+  const sending = (async () => {
+    for (let i = 0; i < 6; i++) await send(`jssync ${RUN} ${i}`);
+  })();
+  let done = false;
+  sending.finally(() => (done = true));
+  while (!done) {
+    await page(2);
+    await sleep(20);
+  }
+  await sending;
+  while (await page(3));
+  const all = await s.FindItems(ews.WellKnownFolderName.Inbox, new ews.ItemView(1000));
+  const actual = new Set(all.Items.map((x) => x.Id.UniqueId));
+  assert(actual.size === have.size && [...actual].every((x) => have.has(x)), `replica ${have.size} items, inbox ${actual.size}`);
+});
+
+test("sync_invalid_state", async () => {
+  try {
+    await impersonate(ALICE).SyncFolderItems(inbox(), ews.PropertySet.IdOnly, null, 10, ews.SyncFolderItemsScope.NormalItems, "AQlub3QgYSByZWFsIHN0YXRl");
+  } catch (e) {
+    assert(errorCode(e) === "ErrorInvalidSyncStateData", describe(e));
+    return;
+  }
+  throw new Failure("a corrupt SyncState was accepted");
+});
+
+// ------------------------------------------------------------------ notifications
+
+const T = ews.EventType;
+const names = (events) => events.map((e) => T[e.EventType]);
+
+test("pull_subscription_newmail_and_moved", async () => {
+  const s = impersonate(ALICE);
+  const sub = await s.SubscribeToPullNotifications([inbox()], 5, null, T.NewMail, T.Created, T.Moved);
+  const id = await sendAndMove(`jspull ${RUN}`);
+  let seen = [];
+  for (let i = 0; i < 50 && !(seen.includes("NewMail") && seen.includes("Moved")); i++) {
+    const r = await sub.GetEvents();
+    seen = seen.concat(names(r.AllEvents));
+    const mv = r.ItemEvents.find((e) => e.EventType === T.Moved);
+    if (mv) assert(mv.ItemId.UniqueId === id && mv.OldItemId.UniqueId === id, "the move changed the id");
+    await sleep(100);
+  }
+  assert(seen.includes("NewMail") && seen.includes("Created") && seen.includes("Moved"), `pull events: ${seen}`);
+  await sub.Unsubscribe();
+});
+
+test("streaming_subscription_newmail_and_moved", async () => {
+  const s = impersonate(ALICE);
+  const sub = await s.SubscribeToStreamingNotifications([inbox()], T.NewMail, T.Created, T.Moved);
+  const conn = new ews.StreamingSubscriptionConnection(s, 1);
+  conn.AddSubscription(sub);
+  let seen = [];
+  const errors = [];
+  const got = new Promise((resolve) => {
+    conn.OnNotificationEvent.push((_, args) => {
+      seen = seen.concat(names(args.Events));
+      if (seen.includes("NewMail") && seen.includes("Moved")) resolve();
+    });
+    conn.OnSubscriptionError.push((_, args) => errors.push(args.Exception));
+  });
+  conn.Open();
+  await sleep(500);
+  await sendAndMove(`jsstream ${RUN}`);
+  await Promise.race([got, sleep(15000)]);
+  try {
+    conn.Close();
+  } catch (e) {
+    log("close:", describe(e));
+  }
+  assert(!errors.length, `subscription error: ${describe(errors[0])}`);
+  assert(seen.includes("NewMail") && seen.includes("Moved"), `streamed events: ${seen}`);
+});
+
+log(`ews-javascript-api ${require("ews-javascript-api/package.json").version} against ${EWS_URL}`);
+if (E.ACTAS_INTEROP_TRACE) {
+  ews.EwsLogging.DebugLogEnabled = true;
+  console.log = (...a) => (/^(PASS|FAIL|SKIP) |^DONE$/.test(String(a[0])) ? process.stdout.write(a.join(" ") + "\n") : console.error(...a));
+}
+run().then(
+  () => process.exit(0),
+  (e) => {
+    log(e);
+    process.exit(1);
+  },
+);
