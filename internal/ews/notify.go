@@ -328,6 +328,18 @@ func opGetStreamingEvents(rc *reqCtx, op *node, w *xw) error {
 	}
 	ids := op.child("SubscriptionIds").all("SubscriptionId")
 	fail := func(e *ewsErr, bad []string) error {
+		if ex := rc.extras(); ex != nil {
+			// Over HTTP the error goes out as a one-envelope stream in the
+			// streaming shape, which streaming clients parse (a plain
+			// s:Envelope would leave ews-javascript-api waiting).
+			ew := &xw{}
+			ew.raw(streamEnvelopeStart)
+			writeStreamError(ew, e, bad, "Closed")
+			ew.raw(streamEnvelopeEnd)
+			ex.stream = func(hw http.ResponseWriter, _ *http.Request) {
+				hw.Write(ew.b.Bytes())
+			}
+		}
 		beginResponse(w, "GetStreamingEvents")
 		w.open("m:" + name)
 		w.attr("ResponseClass", "Error")
@@ -459,11 +471,7 @@ func streamEvents(ctx context.Context, hw http.ResponseWriter, hub *notify.Hub, 
 				}
 				hub.Remove(s.ID)
 				w.raw(streamEnvelopeStart)
-				w.raw(`<m:GetStreamingEventsResponse><m:ResponseMessages><m:GetStreamingEventsResponseMessage ResponseClass="Error">`)
-				writeErrorBody(w, e)
-				w.raw(`<m:ErrorSubscriptionIds>`)
-				w.elem("m:SubscriptionId", s.ID)
-				w.raw(`</m:ErrorSubscriptionIds><m:ConnectionStatus>OK</m:ConnectionStatus></m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse>`)
+				writeStreamError(w, e, []string{s.ID}, "OK")
 				w.raw(streamEnvelopeEnd)
 				if !send() {
 					return
@@ -708,4 +716,20 @@ func (h *Handler) admit(callerID string) (release func(), busy *fault) {
 	}
 	var once sync.Once
 	return func() { once.Do(func() { n.Add(-1) }) }, nil
+}
+
+// writeStreamError writes a GetStreamingEventsResponse with one Error
+// message naming the failed subscription ids.
+func writeStreamError(w *xw, e *ewsErr, bad []string, status string) {
+	w.raw(`<m:GetStreamingEventsResponse><m:ResponseMessages><m:GetStreamingEventsResponseMessage ResponseClass="Error">`)
+	writeErrorBody(w, e)
+	if len(bad) > 0 {
+		w.start("m:ErrorSubscriptionIds")
+		for _, b := range bad {
+			w.elem("m:SubscriptionId", b)
+		}
+		w.end("m:ErrorSubscriptionIds")
+	}
+	w.elem("m:ConnectionStatus", status)
+	w.raw(`</m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse>`)
 }

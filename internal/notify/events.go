@@ -62,14 +62,20 @@ func (h *Hub) Read(ctx context.Context, s *Subscription, after int64, limit int)
 func (s *Subscription) inFolder(k int64) bool { return s.Folders == nil || s.Folders[k] }
 
 func (h *Hub) inboxOf(ctx context.Context, mbx string) int64 {
-	if v, ok := h.inbox.Load(mbx); ok {
+	return h.distinguished(ctx, mbx, "inbox")
+}
+
+// distinguished returns (and caches) the key of a distinguished folder.
+func (h *Hub) distinguished(ctx context.Context, mbx, name string) int64 {
+	k := mbx + "/" + name
+	if v, ok := h.inbox.Load(k); ok {
 		return v.(int64)
 	}
-	f, err := h.src.Distinguished(ctx, mbx, "inbox")
+	f, err := h.src.Distinguished(ctx, mbx, name)
 	if err != nil {
 		return 0
 	}
-	h.inbox.Store(mbx, f.Key)
+	h.inbox.Store(k, f.Key)
 	return f.Key
 }
 
@@ -77,7 +83,9 @@ func (h *Hub) inboxOf(ctx context.Context, mbx string) int64 {
 func (h *Hub) events(ctx context.Context, s *Subscription, c mailbox.Change) []Event {
 	e := Event{Seq: c.Seq, Mailbox: c.Mailbox, At: c.At, Key: c.ItemKey, Parent: c.FolderKey}
 	var out []Event
+	matched := false // the row concerns a watched folder (whatever the types)
 	add := func(typ string, ev Event) {
+		matched = true
 		if s.Types == nil || s.Types[typ] {
 			ev.Type = typ
 			out = append(out, ev)
@@ -130,6 +138,15 @@ func (h *Hub) events(ctx context.Context, s *Subscription, c mailbox.Change) []E
 			add("MovedEvent", e)
 		default:
 			add("ModifiedEvent", e)
+		}
+	}
+	// A change to the calendar changes the owner's free/busy.
+	if !e.Folder && matched && (s.Types == nil || s.Types["FreeBusyChangedEvent"]) {
+		cal := h.distinguished(ctx, c.Mailbox, "calendar")
+		if cal != 0 && (c.FolderKey == cal || c.OldFolderKey == cal) {
+			fb := e
+			fb.Type, fb.Parent, fb.OldParent = "FreeBusyChangedEvent", c.FolderKey, 0
+			out = append(out, fb)
 		}
 	}
 	return out

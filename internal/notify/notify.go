@@ -86,7 +86,7 @@ type Hub struct {
 	watch   map[string]map[*Conn]bool // mailbox -> streaming connections
 	streams map[string]int            // owner -> open streaming connections (budget.go)
 
-	inbox sync.Map // mailbox -> inbox folder key
+	inbox sync.Map // "mailbox/name" -> distinguished folder key (inbox, calendar)
 	head  sync.Map // mailbox -> a journal sequence known to exist (lower bound of the head)
 
 	polling bool

@@ -160,3 +160,21 @@ func TestStreamingWakeLatency(t *testing.T) {
 		t.Fatal("unsubscribed subscription still served")
 	}
 }
+
+func TestFreeBusyChanged(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	st.Ensure(ctx, mbx)
+	cal, _ := st.Distinguished(ctx, mbx, "calendar")
+	h := NewHub(st, nil)
+	defer h.Close()
+	s, _ := h.Add(ctx, &Subscription{Kind: Pull, Owner: "svc", Mailbox: mbx, Types: map[string]bool{"FreeBusyChangedEvent": true}, Timeout: time.Minute}, "", 0)
+	start := s.Cursor()
+	inbox, _ := st.Distinguished(ctx, mbx, "inbox")
+	st.CreateItem(ctx, mailbox.Actor{ID: mbx, Via: "owner"}, mbx, inbox.Key, &mailbox.Item{Subject: "mail"})
+	st.CreateItem(ctx, mailbox.Actor{ID: mbx, Via: "owner"}, mbx, cal.Key, &mailbox.Item{Subject: "meeting", Class: "IPM.Appointment"})
+	b, err := h.Read(ctx, s, start, 10)
+	if err != nil || len(b.Events) != 1 || b.Events[0].Type != "FreeBusyChangedEvent" || b.Events[0].Parent != cal.Key {
+		t.Fatalf("%+v %v", b.Events, err)
+	}
+}
