@@ -149,17 +149,28 @@ func (h *Hub) janitor(every time.Duration) {
 			return
 		case <-t.C:
 		}
-		now := h.now()
-		h.mu.Lock()
-		for id, s := range h.subs {
-			s.mu.Lock()
-			expired := s.Kind == Pull && now.Sub(s.lastUsed) > s.Timeout
-			s.mu.Unlock()
-			if expired {
-				delete(h.subs, id)
-			}
+		h.sweep()
+	}
+}
+
+// StreamingIdle is how long a streaming subscription survives without a
+// connection (Exchange keeps them about 30 minutes).
+var StreamingIdle = 30 * time.Minute
+
+// sweep drops pull subscriptions past their Timeout and streaming ones
+// that had no connection for StreamingIdle.
+func (h *Hub) sweep() {
+	now := h.now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, s := range h.subs {
+		s.mu.Lock()
+		idle := now.Sub(s.lastUsed)
+		expired := s.Kind == Pull && idle > s.Timeout || s.Kind == Streaming && s.conn == nil && idle > StreamingIdle
+		s.mu.Unlock()
+		if expired {
+			delete(h.subs, id)
 		}
-		h.mu.Unlock()
 	}
 }
 

@@ -178,3 +178,28 @@ func TestFreeBusyChanged(t *testing.T) {
 		t.Fatalf("%+v %v", b.Events, err)
 	}
 }
+
+func TestSweep(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	st.Ensure(ctx, mbx)
+	h := NewHub(st, nil)
+	defer h.Close()
+	now := time.Now()
+	h.now = func() time.Time { return now }
+	pull, _ := h.Add(ctx, &Subscription{Kind: Pull, Owner: "svc", Mailbox: mbx, Timeout: time.Minute}, "", 0)
+	idle, _ := h.Add(ctx, &Subscription{Kind: Streaming, Owner: "svc", Mailbox: mbx}, "", 0)
+	busy, _ := h.Add(ctx, &Subscription{Kind: Streaming, Owner: "svc", Mailbox: mbx}, "", 0)
+	c := h.Attach([]*Subscription{busy})
+	defer c.Detach()
+	now = now.Add(StreamingIdle + time.Minute)
+	h.sweep()
+	for _, x := range []*Subscription{pull, idle} {
+		if _, err := h.Get(x.ID, "svc"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s subscription kept: %v", x.Kind, err)
+		}
+	}
+	if _, err := h.Get(busy.ID, "svc"); err != nil {
+		t.Errorf("connected streaming subscription dropped: %v", err)
+	}
+}

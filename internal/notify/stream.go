@@ -57,10 +57,12 @@ func (c *Conn) Detach() {
 		}
 	}
 	c.h.mu.Unlock()
+	now := c.h.now()
 	for _, s := range c.subs {
 		s.mu.Lock()
 		if s.conn == c {
 			s.conn = nil
+			s.lastUsed = now // the idle time of a streaming subscription starts here
 		}
 		s.mu.Unlock()
 	}
