@@ -418,9 +418,10 @@ func isoDuration(d time.Duration) string {
 
 // parseCalendarView reads a CalendarView's window (issue 4: occurrences are
 // expanded by expandCalendarView in calendar_recur.go).
-func parseCalendarView(n *node) (calWindow, *ewsErr) {
-	from, ok1 := parseTime(n.attr("StartDate"))
-	to, ok2 := parseTime(n.attr("EndDate"))
+// Bounds without a UTC offset are read in the TimeZoneContext zone (tz).
+func parseCalendarView(n *node, tz *time.Location) (calWindow, *ewsErr) {
+	from, ok1 := parseTimeIn(n.attr("StartDate"), tz)
+	to, ok2 := parseTimeIn(n.attr("EndDate"), tz)
 	if !ok1 || !ok2 || !to.After(from) {
 		return calWindow{}, newErr("ErrorCalendarInvalidDayForTimeChangePattern", "CalendarView needs StartDate before EndDate.")
 	}

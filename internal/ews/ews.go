@@ -256,6 +256,8 @@ type reqCtx struct {
 	owners map[string]*directory.Recipient
 	grants map[string]grant
 	out    *xw // the pooled response buffer
+	// tz is the TimeZoneContext header's zone (nil: none); timezones.go.
+	tz *time.Location
 }
 
 // opFunc runs one operation and writes its response element. A returned
@@ -300,6 +302,9 @@ func init() {
 		// Calendars and rooms (issue 4): rooms.go, calendar*.go.
 		"GetRoomLists": opGetRoomLists,
 		"GetRooms":     opGetRooms,
+		// timezones.go, availability.go (issue 4).
+		"GetServerTimeZones":         opGetServerTimeZones,
+		"GetUserAvailabilityRequest": opGetUserAvailability,
 	}
 }
 
@@ -370,7 +375,7 @@ func (h *Handler) serveSOAPCtx(ctx context.Context, callerID string, id uint64, 
 		// exchangelib retry every older server version first.
 		return http.StatusOK, unsupportedOpResponse(opName), opName, nil
 	}
-	rc := &reqCtx{ctx: ctx, h: h, id: id, version: hdr.version, now: h.opts.Now().UTC()}
+	rc := &reqCtx{ctx: ctx, h: h, id: id, version: hdr.version, now: h.opts.Now().UTC(), tz: timeZoneContext(header)}
 	if f := h.establishUser(rc, callerID, hdr); f != nil {
 		s, b := faultResponse(f)
 		return s, b, opName, nil

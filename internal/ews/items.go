@@ -90,7 +90,7 @@ func opFindItem(rc *reqCtx, op *node, w *xw) error {
 			view.offset, view.fromEnd = 0, false
 			calendarView = c.Local == "CalendarView"
 			if calendarView {
-				calWin, calErr = parseCalendarView(c)
+				calWin, calErr = parseCalendarView(c, rc.tz)
 			}
 		}
 	}

@@ -249,6 +249,55 @@ def _():
     raise AssertionError("a three-year CalendarView was accepted")
 
 
+# ---------------------------------------------------------- availability
+
+
+@case("server_time_zones")
+def _():
+    acc = own(ALICE)
+    ids = {tz.id for tz in acc.protocol.get_timezones()}
+    assert {"W. Europe Standard Time", "Pacific Standard Time", "UTC"} <= ids, f"{len(ids)} zones"
+    (berlin_def,) = list(acc.protocol.get_timezones(timezones=[BERLIN], return_full_timezone_data=True))
+    from exchangelib.properties import TimeZone
+    tz = TimeZone.from_server_timezone(tz_definition=berlin_def, for_year=2026)
+    assert tz.bias == -60, f"bias {tz.bias}"
+    assert (tz.daylight_time.iso_month, tz.daylight_time.occurrence, tz.daylight_time.bias) == (3, 5, -60), f"daylight {tz.daylight_time}"
+    assert (tz.standard_time.iso_month, tz.standard_time.time.hour) == (10, 3), f"standard {tz.standard_time}"
+
+
+@case("free_busy_three_rooms", needs=("server_time_zones",))
+def _():
+    # room1: one busy hour; room2: a daily series of three; room3: a
+    # tentative half hour. Alice asks for all three (and an unknown
+    # address) in one call; Default is FreeBusyTimeOnly, so the detailed
+    # view comes back without details.
+    subj = f"fb {RUN}"
+    r1, r2, r3 = impersonate(ROOM1), impersonate(ROOM2), impersonate(ROOM3)
+    CalendarItem(account=r1, folder=r1.calendar, subject=subj, start=berlin(2026, 7, 6, 9), end=berlin(2026, 7, 6, 10)).save()
+    CalendarItem(account=r2, folder=r2.calendar, subject=subj, start=berlin(2026, 7, 5, 8), end=berlin(2026, 7, 5, 9),
+                 recurrence=Recurrence(pattern=DailyPattern(interval=1), start=berlin(2026, 7, 5).date(), number=3)).save()
+    CalendarItem(account=r3, folder=r3.calendar, subject=subj, start=berlin(2026, 7, 6, 11), end=berlin(2026, 7, 6, 11, 30),
+                 legacy_free_busy_status="Tentative").save()
+    acc = own(ALICE)
+    start, end = berlin(2026, 7, 6, 8), berlin(2026, 7, 6, 12)
+    views = list(acc.protocol.get_free_busy_info(
+        accounts=[(ROOM1, "Room", False), (ROOM2, "Room", False), (f"nobody-{RUN}@contoso.test", "Room", False), (ROOM3, "Room", False)],
+        start=start, end=end, merged_free_busy_interval=60, requested_view="DetailedMerged"))
+    assert len(views) == 4, f"{len(views)} answers"
+    assert type(views[2]).__name__ == "ErrorMailRecipientNotFound", f"unknown address gave {views[2]!r}"
+    v1, v2, v3 = views[0], views[1], views[3]
+    for v in (v1, v2, v3):
+        assert v.view_type == "FreeBusyMerged", f"view type {v.view_type}"
+        assert all(e.details is None for e in v.calendar_events or []), "details without permission"
+        assert v.working_hours and v.working_hours[0].start.hour == 8 and v.working_hours[0].end.hour == 17, f"working hours {v.working_hours}"
+    def spans(v):
+        return [(e.start.strftime("%H:%M"), e.end.strftime("%H:%M"), e.busy_type) for e in v.calendar_events or []]
+    assert spans(v1) == [("09:00", "10:00", "Busy")], f"room1 {spans(v1)}"
+    assert spans(v2) == [("08:00", "09:00", "Busy")], f"room2 {spans(v2)}"
+    assert spans(v3) == [("11:00", "11:30", "Tentative")], f"room3 {spans(v3)}"
+    assert (v1.merged, v2.merged, v3.merged) == ("0200", "2000", "0001"), f"merged {v1.merged} {v2.merged} {v3.merged}"
+
+
 if __name__ == "__main__":
     log(f"exchangelib {exchangelib.__version__} against {EWS_URL}")
     if ENV.get("ACTAS_INTEROP_TRACE"):
