@@ -24,6 +24,7 @@ import (
 	d "github.com/actasmail/actas/internal/directory"
 	"github.com/actasmail/actas/internal/ews"
 	"github.com/actasmail/actas/internal/mailbox"
+	"github.com/actasmail/actas/internal/notify"
 	"github.com/actasmail/actas/internal/server"
 	"github.com/actasmail/actas/internal/store"
 )
@@ -119,8 +120,10 @@ func serve(ctx context.Context, o serveOpts) error {
 	}
 
 	srv := server.New(reg, log)
-	srv.EWS = ews.New(dir, boxes, srv.Authenticate, log, ews.Options{AuthError: server.WriteAuthError,
+	ewsHandler := ews.New(dir, boxes, srv.Authenticate, log, ews.Options{AuthError: server.WriteAuthError,
 		MaxRequestBytes: o.maxRequest, MaxDepth: o.maxDepth, MaxElements: o.maxElements})
+	ewsHandler.SetBudgets(func(callerID string) notify.Budget { return throttlingBudget(dir, callerID) })
+	srv.EWS = ewsHandler
 	ad := autodiscover.New(dir, srv.Authenticate, ewsURL, log)
 	ad.AuthError = server.WriteAuthError
 	srv.Autodiscover = ad
@@ -183,6 +186,29 @@ func serve(ctx context.Context, o serveOpts) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return hs.Shutdown(sctx)
+}
+
+// throttlingBudget is the EWS budget of an account: its throttling policy
+// (Set-ThrottlingPolicyAssociation), else its organization's policy, else
+// the defaults. Read on every request, so a policy change applies at once.
+func throttlingBudget(dir *d.Directory, callerID string) notify.Budget {
+	var b notify.Budget
+	_ = dir.Read(func(s *d.State) error {
+		p := s.EffectiveThrottlingPolicy(s.Recipient(callerID))
+		if p == nil {
+			return nil
+		}
+		unlimited := func(n int) int {
+			if n < 0 {
+				return 1 << 30
+			}
+			return n
+		}
+		b = notify.Budget{Concurrency: unlimited(p.EwsMaxConcurrency), Subscriptions: unlimited(p.EwsMaxSubscriptions),
+			Streaming: unlimited(p.EwsMaxStreamingConnections), FindCount: unlimited(p.EWSFindCountLimit)}
+		return nil
+	})
+	return b
 }
 
 // ewsURL is the EWS URL as the client reached this server: its scheme and

@@ -61,8 +61,9 @@ type Recipient struct {
 	CustomAttributes    [15]string `json:"customAttributes"`
 	ManagedBy           []string   `json:"managedBy,omitempty"` // recipient ids
 	GrantSendOnBehalfTo []string   `json:"grantSendOnBehalfTo,omitempty"`
-	FullAccess          []string   `json:"fullAccess,omitempty"` // Add-MailboxPermission -AccessRights FullAccess
-	SendAs              []string   `json:"sendAs,omitempty"`     // Add-RecipientPermission -AccessRights SendAs
+	FullAccess          []string   `json:"fullAccess,omitempty"`       // Add-MailboxPermission -AccessRights FullAccess
+	SendAs              []string   `json:"sendAs,omitempty"`           // Add-RecipientPermission -AccessRights SendAs
+	ThrottlingPolicy    string     `json:"throttlingPolicy,omitempty"` // Set-ThrottlingPolicyAssociation: a policy id
 	PasswordHash        string     `json:"passwordHash,omitempty"`
 	AccountDisabled     bool       `json:"accountDisabled,omitempty"`
 	ResourceCapacity    int        `json:"resourceCapacity,omitempty"`

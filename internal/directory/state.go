@@ -52,6 +52,7 @@ type State struct {
 	assignByName    map[string]*Assignment
 	assignsByAssign map[string][]*Assignment // assignee id -> assignments ordered by name
 	assignsByScope  map[string]set           // scope id -> assignment ids
+	throttling      map[string]*ThrottlingPolicy
 
 	// version increases with every committed transaction.
 	version uint64
@@ -67,6 +68,7 @@ func newState() *State {
 		scopes: map[string]*Scope{}, scopeByName: map[string]*Scope{}, exclusive: map[string][]*Scope{},
 		assignments: map[string]*Assignment{}, assignByName: map[string]*Assignment{},
 		assignsByAssign: map[string][]*Assignment{}, assignsByScope: map[string]set{},
+		throttling: map[string]*ThrottlingPolicy{},
 	}
 }
 
@@ -468,6 +470,12 @@ func Open(ctx context.Context, st store.Store) (*Directory, error) {
 				return nil, fmt.Errorf("decode scope %s: %w", d.ID, err)
 			}
 			s.putScope(&sc)
+		case kindThrottling:
+			var p ThrottlingPolicy
+			if err := json.Unmarshal(d.Data, &p); err != nil {
+				return nil, fmt.Errorf("decode throttling policy %s: %w", d.ID, err)
+			}
+			s.throttling[p.ID] = &p
 		case kindAssignment:
 			var a Assignment
 			if err := json.Unmarshal(d.Data, &a); err != nil {
@@ -567,8 +575,12 @@ func (tx *Tx) PutRecipient(r *Recipient) error {
 
 // DeleteRecipient removes a recipient and its memberships.
 func (tx *Tx) DeleteRecipient(id string) {
+	tx.deleteDoc(id, func(s *State) { s.deleteRecipient(id) })
+}
+
+func (tx *Tx) deleteDoc(id string, apply func(*State)) {
 	tx.changes = append(tx.changes, store.Change{DeleteID: id})
-	tx.mem = append(tx.mem, func(s *State) { s.deleteRecipient(id) })
+	tx.mem = append(tx.mem, apply)
 }
 
 // PutScope creates or replaces a management scope.
