@@ -188,6 +188,47 @@ test("room_scoped_account_refused_user_calendar", async () => {
   throw new Failure("roomsvc read alice's calendar");
 });
 
+// ------------------------------------------------------------ availability
+
+test("free_busy_of_rooms", async () => {
+  // room1 busy 09:00-10:00 UTC, room3 tentative 11:00-11:30 UTC on 6 July
+  // 2026; alice (Default = FreeBusyTimeOnly) asks for both and an unknown
+  // address in one GetUserAvailability.
+  const subj = `fb js ${RUN}`;
+  const mk = async (room, start, end, status) => {
+    const a = new ews.Appointment(impersonate(room));
+    a.Subject = subj;
+    a.Start = new ews.DateTime(start);
+    a.End = new ews.DateTime(end);
+    if (status !== undefined) a.LegacyFreeBusyStatus = status;
+    await a.Save(new ews.FolderId(WK.Calendar, new ews.Mailbox(room)), ews.SendInvitationsMode.SendToNone);
+  };
+  await mk(ROOM1, "2026-07-06T09:00:00Z", "2026-07-06T10:00:00Z");
+  await mk(ROOM3, "2026-07-06T11:00:00Z", "2026-07-06T11:30:00Z", ews.LegacyFreeBusyStatus.Tentative);
+  const s = service(ALICE);
+  const attendees = [new ews.AttendeeInfo(ROOM1), new ews.AttendeeInfo(`nobody-js-${RUN}@contoso.test`), new ews.AttendeeInfo(ROOM3)];
+  const opts = new ews.AvailabilityOptions();
+  opts.MergedFreeBusyInterval = 60;
+  opts.RequestedFreeBusyView = ews.FreeBusyViewType.DetailedMerged;
+  const res = await s.GetUserAvailability(attendees,
+    new ews.TimeWindow(new ews.DateTime("2026-07-06T00:00:00Z"), new ews.DateTime("2026-07-07T00:00:00Z")),
+    ews.AvailabilityData.FreeBusy, opts);
+  const rs = res.AttendeesAvailability.Responses;
+  assert(rs.length === 3, `${rs.length} answers`);
+  assert(ews.ServiceError[rs[1].ErrorCode] === "ErrorMailRecipientNotFound", `unknown address gave ${ews.ServiceError[rs[1].ErrorCode]}`);
+  const spans = (r) => r.CalendarEvents.map((e) => `${e.StartTime.ToISOString().slice(11, 16)}-${e.EndTime.ToISOString().slice(11, 16)} ${ews.LegacyFreeBusyStatus[e.FreeBusyStatus]}`);
+  for (const [r, want] of [[rs[0], ["09:00-10:00 Busy"]], [rs[2], ["11:00-11:30 Tentative"]]]) {
+    assert(ews.ServiceError[r.ErrorCode] === "NoError", `error ${ews.ServiceError[r.ErrorCode]}`);
+    assert(ews.FreeBusyViewType[r.ViewType] === "FreeBusyMerged", `view ${ews.FreeBusyViewType[r.ViewType]}`);
+    assert(JSON.stringify(spans(r)) === JSON.stringify(want), `events ${JSON.stringify(spans(r))}, want ${JSON.stringify(want)}`);
+    assert(r.CalendarEvents.every((e) => !e.Details), "details without permission");
+    assert(r.MergedFreeBusyStatus.length === 24, `merged ${r.MergedFreeBusyStatus.length} intervals`);
+    const wh = r.WorkingHours && `${r.WorkingHours.StartTime}-${r.WorkingHours.EndTime} ${r.WorkingHours.DaysOfTheWeek.length}`;
+    assert(wh === "PT8H-PT17H 5", `working hours ${wh}`);
+  }
+  assert(rs[0].MergedFreeBusyStatus[9] === ews.LegacyFreeBusyStatus.Busy, `room1 09:00 is ${rs[0].MergedFreeBusyStatus[9]}`);
+});
+
 log(`ews-javascript-api ${require("ews-javascript-api/package.json").version} against ${EWS_URL}`);
 if (E.ACTAS_INTEROP_TRACE) {
   ews.EwsLogging.DebugLogEnabled = true;
