@@ -67,6 +67,10 @@ type Recipient struct {
 	PasswordHash        string     `json:"passwordHash,omitempty"`
 	AccountDisabled     bool       `json:"accountDisabled,omitempty"`
 	ResourceCapacity    int        `json:"resourceCapacity,omitempty"`
+	// CalendarProcessing holds Set-CalendarProcessing's settings (issue 4,
+	// internal/cmdlet/calendarprocessing.go); nil until the cmdlet first
+	// sets one, meaning Exchange's defaults (DefaultCalendarProcessing).
+	CalendarProcessing *CalendarProcessing `json:"calendarProcessing,omitempty"`
 	// Group settings.
 	MemberJoinRestriction              string    `json:"memberJoinRestriction,omitempty"`
 	MemberDepartRestriction            string    `json:"memberDepartRestriction,omitempty"`
@@ -85,7 +89,53 @@ func (r *Recipient) Clone() *Recipient {
 	c.GrantSendOnBehalfTo = append([]string(nil), r.GrantSendOnBehalfTo...)
 	c.FullAccess = append([]string(nil), r.FullAccess...)
 	c.SendAs = append([]string(nil), r.SendAs...)
+	if r.CalendarProcessing != nil {
+		c.CalendarProcessing = r.CalendarProcessing.Clone()
+	}
 	return &c
+}
+
+// CalendarProcessing is a mailbox's resource booking policy
+// (Set-CalendarProcessing, rbac-shell.md §2.6). Recipient lists hold
+// recipient ids.
+type CalendarProcessing struct {
+	AutomateProcessing       string   `json:"automateProcessing"` // None, AutoUpdate, AutoAccept
+	AllowConflicts           bool     `json:"allowConflicts"`
+	BookingWindowInDays      int      `json:"bookingWindowInDays"`      // 0–1080; 0 = today only
+	MaximumDurationInMinutes int      `json:"maximumDurationInMinutes"` // 0 = unlimited
+	AllowRecurringMeetings   bool     `json:"allowRecurringMeetings"`
+	AllBookInPolicy          bool     `json:"allBookInPolicy"`
+	BookInPolicy             []string `json:"bookInPolicy,omitempty"`
+	ResourceDelegates        []string `json:"resourceDelegates,omitempty"`
+	AddOrganizerToSubject    bool     `json:"addOrganizerToSubject"`
+	DeleteSubject            bool     `json:"deleteSubject"`
+	DeleteComments           bool     `json:"deleteComments"`
+	RemovePrivateProperty    bool     `json:"removePrivateProperty"`
+}
+
+// Clone returns a deep copy.
+func (p *CalendarProcessing) Clone() *CalendarProcessing {
+	c := *p
+	c.BookInPolicy = append([]string(nil), p.BookInPolicy...)
+	c.ResourceDelegates = append([]string(nil), p.ResourceDelegates...)
+	return &c
+}
+
+// DefaultCalendarProcessing is Exchange's policy for a recipient without
+// settings: resources created in PowerShell are AutoUpdate, as are user
+// mailboxes (which cannot change it); the rest as documented.
+func DefaultCalendarProcessing() *CalendarProcessing {
+	return &CalendarProcessing{AutomateProcessing: "AutoUpdate", BookingWindowInDays: 180, MaximumDurationInMinutes: 1440,
+		AllowRecurringMeetings: true, AllBookInPolicy: true, AddOrganizerToSubject: true, DeleteSubject: true,
+		DeleteComments: true, RemovePrivateProperty: true}
+}
+
+// EffectiveCalendarProcessing is r's policy, defaults included.
+func (r *Recipient) EffectiveCalendarProcessing() *CalendarProcessing {
+	if r.CalendarProcessing != nil {
+		return r.CalendarProcessing
+	}
+	return DefaultCalendarProcessing()
 }
 
 // IsMailbox reports whether the recipient has a mailbox.
