@@ -308,6 +308,9 @@ func opCreateItem(rc *reqCtx, op *node, w *xw) error {
 			writeErrorMessage(w, "CreateItemResponseMessage", e)
 			continue
 		}
+		if created != nil && isAppointment(created) {
+			rc.processResourceBookings(op.attr("SendMeetingInvitations"), created) // calendar_booking.go
+		}
 		okStart(w, "CreateItemResponseMessage")
 		if created != nil {
 			w.start("m:Items")

@@ -298,6 +298,35 @@ def _():
     assert (v1.merged, v2.merged, v3.merged) == ("0200", "2000", "0001"), f"merged {v1.merged} {v2.merged} {v3.merged}"
 
 
+# ------------------------------------------------------- resource booking
+
+
+@case("room_books_meeting_requests")
+def _():
+    # room1 is AutoAccept with a 60-day booking window (calendar_test.go).
+    # Alice invites it three times: accepted, a conflict (declined with the
+    # reason) and one beyond the window (declined).
+    from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
+    alice = own(ALICE)
+    base = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) + datetime.timedelta(days=7)
+    base = EWSDateTime.from_datetime(base).astimezone(UTC)
+    def invite(subject, start, hours=1):
+        CalendarItem(account=alice, folder=alice.calendar, subject=f"{subject} {RUN}", start=start, end=start + datetime.timedelta(hours=hours),
+                     resources=[ROOM1]).save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    invite("ok", base + datetime.timedelta(hours=9))
+    invite("clash", base + datetime.timedelta(hours=9, minutes=30))
+    invite("far", base + datetime.timedelta(days=90, hours=9))
+    room = impersonate(ROOM1)
+    booked = list(room.calendar.view(start=base, end=base + datetime.timedelta(days=1)))
+    assert len(booked) == 1 and booked[0].start == base + datetime.timedelta(hours=9), f"room calendar {[(b.subject, b.start) for b in booked]}"
+    got = {}
+    for m in alice.inbox.filter(subject__contains=RUN):
+        got[m.subject] = m.text_body or m.body or ""
+    assert f"Accepted: ok {RUN}" in got, f"inbox {sorted(got)}"
+    assert "already booked" in got.get(f"Declined: clash {RUN}", ""), f"clash reply {got.get(f'Declined: clash {RUN}')!r}"
+    assert "booking window" in got.get(f"Declined: far {RUN}", ""), f"far reply {got.get(f'Declined: far {RUN}')!r}"
+
+
 if __name__ == "__main__":
     log(f"exchangelib {exchangelib.__version__} against {EWS_URL}")
     if ENV.get("ACTAS_INTEROP_TRACE"):

@@ -23,6 +23,7 @@ New-DistributionGroup -Name "Building 2 Rooms" -Alias building2 -RoomList -Membe
 New-Mailbox -Name "Room Service" -Alias roomsvc -UserPrincipalName roomsvc@contoso.test -Password $pw
 New-ManagementScope -Name "All Rooms" -RecipientRestrictionFilter "RecipientTypeDetails -eq 'RoomMailbox'"
 New-ManagementRoleAssignment -Name RoomSvcImpersonation -Role ApplicationImpersonation -User roomsvc -CustomRecipientWriteScope "All Rooms"
+Set-CalendarProcessing room1 -AutomateProcessing AutoAccept -BookingWindowInDays 60 -MaximumDurationInMinutes 240
 `
 
 // runCalendarSuite is runSuite with the calendar fixture: a fresh server,

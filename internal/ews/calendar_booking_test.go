@@ -1,0 +1,63 @@
+package ews
+
+import (
+	"strings"
+	"testing"
+
+	d "github.com/actasmail/actas/internal/directory"
+)
+
+func TestResourceBooking(t *testing.T) {
+	w := newWorld(t)
+	w.update(w.room, func(r *d.Recipient) {
+		p := d.DefaultCalendarProcessing()
+		p.AutomateProcessing = "AutoAccept"
+		p.BookingWindowInDays = 30
+		p.MaximumDurationInMinutes = 120
+		r.CalendarProcessing = p
+	})
+	meet := func(subject, start, end string) {
+		w.mustOK(w.call(w.alice, "", `<m:CreateItem SendMeetingInvitations="SendToAllAndSaveCopy"><m:SavedItemFolderId>`+distFolder("calendar", nil)+`</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>`+subject+`</t:Subject>`+
+			`<t:Body BodyType="Text">secret agenda</t:Body><t:Start>`+start+`</t:Start><t:End>`+end+`</t:End>`+
+			`<t:Resources><t:Attendee><t:Mailbox><t:EmailAddress>`+w.room.PrimarySmtpAddress+`</t:EmailAddress></t:Mailbox></t:Attendee></t:Resources></t:CalendarItem></m:Items></m:CreateItem>`))
+	}
+	roomView := func() []string {
+		r := w.mustOK(w.call(w.svc, primary(w.room), `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape><m:CalendarView StartDate="2026-01-01T00:00:00Z" EndDate="2026-12-31T00:00:00Z"/><m:ParentFolderIds>`+distFolder("calendar", w.room)+`</m:ParentFolderIds></m:FindItem>`))
+		var out []string
+		for _, s := range findAll(r.root, "Subject") {
+			out = append(out, s.Text)
+		}
+		return out
+	}
+	inbox := func() []string {
+		r := w.mustOK(w.call(w.alice, "", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape><t:BodyType>Text</t:BodyType></m:ItemShape><m:ParentFolderIds>`+distFolder("inbox", nil)+`</m:ParentFolderIds></m:FindItem>`))
+		var out []string
+		for _, s := range findAll(r.root, "Subject") {
+			out = append(out, s.Text)
+		}
+		return out
+	}
+	// The world's clock: bookings are relative to it.
+	now := w.h.opts.Now().UTC()
+	day := func(n int, hm string) string { return now.AddDate(0, 0, n).Format("2006-01-02") + "T" + hm + ":00Z" }
+
+	meet("Planning", day(3, "09:00"), day(3, "10:00"))
+	if got := roomView(); len(got) != 1 || !strings.Contains(got[0], "Alice") || strings.Contains(got[0], "Planning") {
+		t.Fatalf("room calendar after first request: %v", got)
+	}
+	meet("Clash", day(3, "09:30"), day(3, "10:30"))
+	meet("Too far", day(40, "09:00"), day(40, "10:00"))
+	meet("Too long", day(5, "09:00"), day(5, "12:00"))
+	meet("Later", day(3, "10:00"), day(3, "11:00"))
+	if got := roomView(); len(got) != 2 {
+		t.Fatalf("room calendar: %v", got)
+	}
+	got := strings.Join(inbox(), "|")
+	for _, want := range []string{"Accepted: Planning", "Declined: Clash", "Declined: Too far", "Declined: Too long", "Accepted: Later"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("inbox %q lacks %q", got, want)
+		}
+	}
+	r := w.mustOK(w.call(w.alice, "", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="item:Body"/><t:FieldURI FieldURI="item:Subject"/></t:AdditionalProperties></m:ItemShape><m:ParentFolderIds>`+distFolder("inbox", nil)+`</m:ParentFolderIds></m:FindItem>`))
+	_ = r
+}
