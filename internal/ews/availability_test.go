@@ -1,6 +1,7 @@
 package ews
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +146,32 @@ func mustParse(t *testing.T, s string) *node {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// BenchmarkGetUserAvailability50Rooms: free/busy of 50 rooms over one week,
+// each with 20 single meetings and a daily series in that week (issue 4,
+// item 9).
+func BenchmarkGetUserAvailability50Rooms(b *testing.B) {
+	w := newWorld(b)
+	var addrs []string
+	for i := 0; i < 50; i++ {
+		room := w.recipient(w.org, fmt.Sprintf("benchroom%d", i), d.RoomMailbox)
+		addrs = append(addrs, room.PrimarySmtpAddress)
+		var items strings.Builder
+		for j := 0; j < 20; j++ {
+			day, hour := 1+j%5, 8+j/5*2
+			items.WriteString(fmt.Sprintf(`<t:CalendarItem><t:Subject>m%d</t:Subject><t:Start>2026-06-%02dT%02d:00:00Z</t:Start><t:End>2026-06-%02dT%02d:00:00Z</t:End></t:CalendarItem>`, j, day, hour, day, hour+1))
+		}
+		items.WriteString(`<t:CalendarItem><t:Subject>daily</t:Subject><t:Start>2026-05-01T07:00:00Z</t:Start><t:End>2026-05-01T07:30:00Z</t:End>` +
+			`<t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NoEndRecurrence><t:StartDate>2026-05-01</t:StartDate></t:NoEndRecurrence></t:Recurrence></t:CalendarItem>`)
+		w.mustOK(w.call(w.svc, primary(room), `<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>`+distFolder("calendar", room)+`</m:SavedItemFolderId><m:Items>`+items.String()+`</m:Items></m:CreateItem>`))
+	}
+	req := envelope("Exchange2016", "", availRequestXML("DetailedMerged", "2026-06-01T00:00:00Z", "2026-06-08T00:00:00Z", addrs...))
+	b.ReportAllocs()
+	for b.Loop() {
+		r := w.post(w.alice, req)
+		if r.status != 200 || len(findAll(r.root, "FreeBusyResponse")) != 50 {
+			b.Fatalf("%d %.500s", r.status, r.body)
+		}
+	}
 }

@@ -58,6 +58,64 @@ func TestResourceBooking(t *testing.T) {
 			t.Fatalf("inbox %q lacks %q", got, want)
 		}
 	}
-	r := w.mustOK(w.call(w.alice, "", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="item:Body"/><t:FieldURI FieldURI="item:Subject"/></t:AdditionalProperties></m:ItemShape><m:ParentFolderIds>`+distFolder("inbox", nil)+`</m:ParentFolderIds></m:FindItem>`))
-	_ = r
+	// The decline carries its reason.
+	r := w.mustOK(w.call(w.alice, "", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/></t:AdditionalProperties></m:ItemShape><m:ParentFolderIds>`+distFolder("inbox", nil)+`</m:ParentFolderIds></m:FindItem>`))
+	bodies := map[string]string{}
+	for _, m := range findAll(r.root, "Message") {
+		id := find(m, "ItemId").attr("Id")
+		g := w.mustOK(w.call(w.alice, "", `<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape><t:BodyType>Text</t:BodyType></m:ItemShape><m:ItemIds><t:ItemId Id="`+id+`"/></m:ItemIds></m:GetItem>`))
+		msg := find(g.root, "Message")
+		bodies[msg.childText("Subject")] = msg.childText("Body")
+	}
+	for subj, want := range map[string]string{"Declined: Clash": "already booked", "Declined: Too far": "booking window of 30 days", "Declined: Too long": "maximum duration of 120 minutes"} {
+		if !strings.Contains(bodies[subj], want) {
+			t.Errorf("%s: body %q lacks %q", subj, bodies[subj], want)
+		}
+	}
+	// The room's copy hides the subject and the comments.
+	rv := w.mustOK(w.call(w.svc, primary(w.room), `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:CalendarView StartDate="`+day(3, "00:00")+`" EndDate="`+day(4, "00:00")+`"/><m:ParentFolderIds>`+distFolder("calendar", w.room)+`</m:ParentFolderIds></m:FindItem>`))
+	id := find(rv.root, "ItemId").attr("Id")
+	g := w.mustOK(w.call(w.svc, primary(w.room), `<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape><t:BodyType>Text</t:BodyType></m:ItemShape><m:ItemIds><t:ItemId Id="`+id+`"/></m:ItemIds></m:GetItem>`))
+	if b := find(g.root, "CalendarItem").child("Body"); b != nil && strings.Contains(b.Text, "secret") {
+		t.Fatalf("comments kept: %s", g.body)
+	}
+
+	// A weekly series whose third week clashes with Planning is declined;
+	// with AllowConflicts it is accepted.
+	series := func(subject string) {
+		w.mustOK(w.call(w.alice, "", `<m:CreateItem SendMeetingInvitations="SendOnlyToAll"><m:SavedItemFolderId>`+distFolder("calendar", nil)+`</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>`+subject+`</t:Subject>`+
+			`<t:Start>`+day(-11, "09:00")+`</t:Start><t:End>`+day(-11, "10:00")+`</t:End>`+
+			`<t:Recurrence><t:DailyRecurrence><t:Interval>7</t:Interval></t:DailyRecurrence><t:NumberedRecurrence><t:StartDate>`+day(-11, "00:00")[:10]+`</t:StartDate><t:NumberOfOccurrences>3</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>`+
+			`<t:RequiredAttendees><t:Attendee><t:Mailbox><t:EmailAddress>`+w.room.PrimarySmtpAddress+`</t:EmailAddress></t:Mailbox></t:Attendee></t:RequiredAttendees></t:CalendarItem></m:Items></m:CreateItem>`))
+	}
+	series("Weekly")
+	if got := strings.Join(inbox(), "|"); !strings.Contains(got, "Declined: Weekly") {
+		t.Fatalf("series: %s", got)
+	}
+	w.update(w.room, func(r *d.Recipient) {
+		p := r.CalendarProcessing.Clone()
+		p.AllowConflicts = true
+		p.AllBookInPolicy = false
+		p.BookInPolicy = []string{w.group.ID}
+		r.CalendarProcessing = p
+	})
+	series("Weekly2")
+	if got := strings.Join(inbox(), "|"); !strings.Contains(got, "Declined: Weekly2") {
+		t.Fatalf("alice is not in BookInPolicy: %s", got)
+	}
+	w.update(w.room, func(r *d.Recipient) {
+		p := r.CalendarProcessing.Clone()
+		p.BookInPolicy = []string{w.alice.ID}
+		r.CalendarProcessing = p
+	})
+	series("Weekly3")
+	if got := strings.Join(inbox(), "|"); !strings.Contains(got, "Accepted: Weekly3") {
+		t.Fatalf("allowed conflicts: %s", got)
+	}
+	// AutoUpdate (the default): nothing happens.
+	w.update(w.room, func(r *d.Recipient) { r.CalendarProcessing = nil })
+	meet("Quiet", day(6, "09:00"), day(6, "10:00"))
+	if got := strings.Join(inbox(), "|"); strings.Contains(got, "Quiet") {
+		t.Fatalf("AutoUpdate replied: %s", got)
+	}
 }

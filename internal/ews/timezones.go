@@ -3,7 +3,9 @@ package ews
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/actasmail/actas/internal/calendar"
@@ -41,7 +43,20 @@ type zoneChange struct {
 	offset     time.Duration
 }
 
+// ruleCache holds ruleFor's answers by zone and year (they never change).
+var ruleCache sync.Map // "zone|year" → zoneRule
+
 func ruleFor(loc *time.Location, year int) zoneRule {
+	key := loc.String() + "|" + strconv.Itoa(year)
+	if r, ok := ruleCache.Load(key); ok {
+		return r.(zoneRule)
+	}
+	r := computeRule(loc, year)
+	ruleCache.Store(key, r)
+	return r
+}
+
+func computeRule(loc *time.Location, year int) zoneRule {
 	from := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
 	to := from.AddDate(1, 0, 0)
 	_, off0 := from.In(loc).Zone()
@@ -210,8 +225,12 @@ func opGetServerTimeZones(rc *reqCtx, op *node, w *xw) error {
 	if op.child("Ids") == nil {
 		// Exchange lists zones by their offset, west to east.
 		year := rc.now.Year()
+		std := make(map[string]int, len(zones))
+		for _, z := range zones {
+			std[z.id] = ruleFor(z.loc, year).std
+		}
 		sort.SliceStable(zones, func(i, j int) bool {
-			a, b := ruleFor(zones[i].loc, year).std, ruleFor(zones[j].loc, year).std
+			a, b := std[zones[i].id], std[zones[j].id]
 			if a != b {
 				return a < b
 			}
