@@ -245,9 +245,14 @@ type outcome struct{ status, reason string }
 
 // runSuite starts a fresh server, provisions the fixture, runs a client
 // suite and reports each of its cases as a subtest.
-func runSuite(t *testing.T, name string, argv []string, dir string) {
+// runSuite starts a server with the common fixture, runs the setup
+// scripts (shell) on top of it, then the client suite.
+func runSuite(t *testing.T, name string, argv []string, dir string, setup ...string) {
 	s := startServer(t)
 	provision(s)
+	for _, script := range setup {
+		s.ok(script)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), suiteTimeout)
 	defer cancel()
