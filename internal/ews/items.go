@@ -8,9 +8,6 @@ import (
 	"github.com/actasmail/actas/internal/mailbox"
 )
 
-// maxFindItems is EWSFindCountLimit: a FindItem page holds at most this many.
-const maxFindItems = 1000
-
 // itemRef loads the item a t:ItemId names.
 func (rc *reqCtx) itemRef(n *node) (*mailbox.Item, *ewsErr) {
 	switch n.Local {
@@ -77,6 +74,9 @@ func opFindItem(rc *reqCtx, op *node, w *xw) error {
 		return &fault{Code: "ErrorSchemaValidation", Msg: "The request failed schema validation: Traversal '" + trav + "' is invalid."}
 	}
 	sh := parseItemShape(op.child("ItemShape"), false)
+	// EWSFindCountLimit of the caller's throttling policy: a page holds at
+	// most this many; IncludesLastItemInRange="false" tells the client to page.
+	maxFindItems := rc.h.budget(rc.caller.ID).FindCount
 	view := pageView{max: maxFindItems}
 	calendarView := false
 	var calWin calWindow
