@@ -229,6 +229,36 @@ test("free_busy_of_rooms", async () => {
   assert(rs[0].MergedFreeBusyStatus[9] === ews.LegacyFreeBusyStatus.Busy, `room1 09:00 is ${rs[0].MergedFreeBusyStatus[9]}`);
 });
 
+// -------------------------------------------------------- resource booking
+
+test("room_books_meeting_requests", async () => {
+  // room1 is AutoAccept with a 60-day window (calendar_test.go): alice's
+  // request is accepted, a clashing one declined with the reason.
+  const s = service(ALICE);
+  const base = new Date();
+  base.setUTCHours(0, 0, 0, 0);
+  base.setUTCDate(base.getUTCDate() + 9);
+  const at = (h, m = 0) => new ews.DateTime(new Date(base.getTime() + (h * 60 + m) * 60000).toISOString());
+  const invite = async (subject, start, end) => {
+    const a = new ews.Appointment(s);
+    a.Subject = `${subject} js ${RUN}`;
+    a.Start = start;
+    a.End = end;
+    a.Resources.Add(ROOM1);
+    await a.Save(new ews.FolderId(WK.Calendar), ews.SendInvitationsMode.SendToAllAndSaveCopy);
+  };
+  await invite("ok", at(13), at(14));
+  await invite("clash", at(13, 30), at(14, 30));
+  const booked = await view(impersonate(ROOM1), ROOM1, at(0).ToISOString(), at(24).ToISOString());
+  assert(booked.length === 1, `room calendar has ${booked.length} items`);
+  const found = await s.FindItems(WK.Inbox, new ews.ItemView(100));
+  const subjects = found.Items.map((i) => i.Subject).filter((x) => x && x.includes(`js ${RUN}`));
+  assert(subjects.includes(`Accepted: ok js ${RUN}`) && subjects.includes(`Declined: clash js ${RUN}`), `inbox ${JSON.stringify(subjects)}`);
+  const declined = found.Items.find((i) => i.Subject === `Declined: clash js ${RUN}`);
+  await declined.Load(new ews.PropertySet(ews.BasePropertySet.FirstClassProperties));
+  assert(String(declined.Body.Text).includes("already booked"), `reason ${declined.Body.Text}`);
+});
+
 log(`ews-javascript-api ${require("ews-javascript-api/package.json").version} against ${EWS_URL}`);
 if (E.ACTAS_INTEROP_TRACE) {
   ews.EwsLogging.DebugLogEnabled = true;
