@@ -84,7 +84,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		dir = tmp
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.OpenSQLite(ctx, dir)
+	st, err := store.OpenSQLiteThrowaway(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -140,12 +140,24 @@ type SQLite struct {
 }
 
 // OpenSQLite opens (creating if needed) DIR/actas.db and runs migrations.
+// Every commit is synced to disk before it returns.
 func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
+	return openSQLite(ctx, dir, "FULL")
+}
+
+// OpenSQLiteThrowaway is OpenSQLite without syncing commits to disk: a crash
+// may lose recent transactions (never corrupt the database). Only for data
+// that is rebuilt anyway, such as `actas bench`'s.
+func OpenSQLiteThrowaway(ctx context.Context, dir string) (*SQLite, error) {
+	return openSQLite(ctx, dir, "OFF")
+}
+
+func openSQLite(ctx context.Context, dir, synchronous string) (*SQLite, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	path := filepath.Join(dir, "actas.db")
-	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)"
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(" + synchronous + ")"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
