@@ -26,10 +26,10 @@ import datetime
 import email
 import email.policy
 import os
-import sys
 import time
-import traceback
 import uuid
+
+from harness import CASES, RESULTS, Skip, case, describe, log, one_line, run  # noqa: F401
 
 import exchangelib
 from exchangelib import (
@@ -90,61 +90,9 @@ SID = {"alice": ENV["ACTAS_SID_ALICE"], "bob": ENV["ACTAS_SID_BOB"], "carol": EN
 RUN = uuid.uuid4().hex[:8]  # makes subjects and folder names unique per run
 
 
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
 # ---------------------------------------------------------------- framework
 
-CASES = []
-RESULTS = {}
 STATE = {}
-
-
-class Skip(Exception):
-    pass
-
-
-def case(name, needs=()):
-    def deco(fn):
-        CASES.append((name, fn, needs))
-        return fn
-
-    return deco
-
-
-def one_line(s, limit=900):
-    s = " | ".join(x.strip() for x in str(s).strip().splitlines() if x.strip())
-    return s if len(s) <= limit else s[:limit] + " ..."
-
-
-def describe(e):
-    """The client's view of an error: its exception class and message."""
-    return f"{type(e).__module__.split('.')[0]}.{type(e).__name__}: {e}"
-
-
-def run():
-    for name, fn, needs in CASES:
-        unmet = [n for n in needs if RESULTS.get(n) != "PASS"]
-        t0 = time.monotonic()
-        if unmet:
-            status, reason = "SKIP", f"needs {', '.join(unmet)}, which did not pass"
-        else:
-            try:
-                fn()
-                status, reason = "PASS", ""
-            except Skip as e:
-                status, reason = "SKIP", str(e)
-            except AssertionError as e:
-                status, reason = "FAIL", str(e) or "assertion failed"
-                log(traceback.format_exc())
-            except Exception as e:  # the client's own error is the result
-                status, reason = "FAIL", describe(e)
-                log(traceback.format_exc())
-        RESULTS[name] = status
-        log(f"-- {name}: {status} in {time.monotonic() - t0:.2f}s")
-        print(f"{status} {name}" + (f": {one_line(reason)}" if reason else ""), flush=True)
-    print("DONE", flush=True)
 
 
 def expect_error(fn, *classes, what=""):
