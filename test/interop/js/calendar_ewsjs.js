@@ -7,6 +7,7 @@
 "use strict";
 
 const ews = require("ews-javascript-api");
+const { Failure, test, assert, describe, errorCode, run, log } = require("./harness");
 
 const E = process.env;
 const EWS_URL = E.ACTAS_EWS_URL;
@@ -23,82 +24,8 @@ const RUN = Math.random().toString(16).slice(2, 10);
 const CASE_TIMEOUT_MS = 30000;
 const VERSION = ews.ExchangeVersion.Exchange2013;
 
-const log = (...a) => console.error(...a);
-
-const CASES = [];
-const RESULTS = {};
-
-class Skip extends Error {}
-class Failure extends Error {}
-
-function test(name, fn, needs = []) {
-  CASES.push({ name, fn, needs });
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Failure(msg);
-}
-
-process.on("unhandledRejection", (e) => log("unhandled rejection:", describe(e)));
-
-function describe(e) {
-  if (e == null || typeof e !== "object") return String(e);
-  const kind = (e.constructor && e.constructor.name) || typeof e;
-  const code = errorCode(e) || "";
-  return `${kind}${code ? " " + code : ""}: ${e.message || e.Message || ""}`;
-}
-
 // The EWS code the client parsed: from a response message, or from a SOAP
 // fault (only a 500 carries a parsed one).
-function errorCode(e) {
-  if (e instanceof ews.SoapFaultDetails) return (e.HttpStatusCode ?? e.status) === 500 ? ews.ServiceError[e.ResponseCode] : null;
-  return e && e.ErrorCode !== undefined ? ews.ServiceError[e.ErrorCode] : null;
-}
-
-function withTimeout(p, ms) {
-  let timer;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Failure(`timed out after ${ms / 1000}s`)), ms);
-    }),
-  ]);
-}
-
-function oneLine(s, limit = 900) {
-  s = String(s).split(/\r?\n/).map((x) => x.trim()).filter(Boolean).join(" | ");
-  return s.length <= limit ? s : s.slice(0, limit) + " ...";
-}
-
-async function run() {
-  for (const { name, fn, needs } of CASES) {
-    const unmet = needs.filter((n) => RESULTS[n] !== "PASS");
-    const t0 = Date.now();
-    let status = "PASS";
-    let reason = "";
-    if (unmet.length) {
-      status = "SKIP";
-      reason = `needs ${unmet.join(", ")}, which did not pass`;
-    } else {
-      try {
-        await withTimeout(Promise.resolve().then(fn), CASE_TIMEOUT_MS);
-      } catch (e) {
-        if (e instanceof Skip) {
-          status = "SKIP";
-          reason = e.message;
-        } else {
-          status = "FAIL";
-          reason = e instanceof Failure ? e.message : describe(e);
-          log(e && e.stack ? e.stack : e);
-        }
-      }
-    }
-    RESULTS[name] = status;
-    log(`-- ${name}: ${status} in ${((Date.now() - t0) / 1000).toFixed(2)}s`);
-    console.log(`${status} ${name}` + (reason ? `: ${oneLine(reason)}` : ""));
-  }
-  console.log("DONE");
-}
 
 function service(user) {
   const s = new ews.ExchangeService(VERSION);
@@ -264,7 +191,7 @@ if (E.ACTAS_INTEROP_TRACE) {
   ews.EwsLogging.DebugLogEnabled = true;
   console.log = (...a) => (/^(PASS|FAIL|SKIP) |^DONE$/.test(String(a[0])) ? process.stdout.write(a.join(" ") + "\n") : console.error(...a));
 }
-run().then(
+run(CASE_TIMEOUT_MS).then(
   () => process.exit(0),
   (e) => {
     log(e);
