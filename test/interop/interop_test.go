@@ -243,15 +243,14 @@ var lineRE = regexp.MustCompile(`^(PASS|FAIL|SKIP) ([A-Za-z0-9_.-]+)(?:: ?(.*))?
 
 type outcome struct{ status, reason string }
 
-// runSuite starts a fresh server, provisions the fixture, runs a client
-// suite and reports each of its cases as a subtest.
 // runSuite starts a server with the common fixture, runs the setup
-// scripts (shell) on top of it, then the client suite.
-func runSuite(t *testing.T, name string, argv []string, dir string, setup ...string) {
+// functions on top of it (extra shell scripts, extra environment), then the
+// client suite, reporting each of its cases as a subtest.
+func runSuite(t *testing.T, name string, argv []string, dir string, setup ...func(*server)) {
 	s := startServer(t)
 	provision(s)
-	for _, script := range setup {
-		s.ok(script)
+	for _, fn := range setup {
+		fn(s)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), suiteTimeout)

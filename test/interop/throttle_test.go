@@ -21,7 +21,8 @@ func TestThrottleExchangelib(t *testing.T) {
 		missing(t, "exchangelib for "+py, "apt-get install -y --no-install-recommends python3-exchangelib")
 	}
 	dir := here(t)
-	runSuite(t, "throttle exchangelib", []string{py, filepath.Join(dir, "throttle_exchangelib.py")}, dir,
-		`New-ThrottlingPolicy -Name "One At A Time" -EwsMaxConcurrency 1
+	runSuite(t, "throttle exchangelib", []string{py, filepath.Join(dir, "throttle_exchangelib.py")}, dir, func(s *server) {
+		s.ok(`New-ThrottlingPolicy -Name "One At A Time" -EwsMaxConcurrency 1
 Set-ThrottlingPolicyAssociation -Identity svc -ThrottlingPolicy "One At A Time"`)
+	})
 }
