@@ -244,6 +244,41 @@ def _():
     alice.inbox.unsubscribe(sub)
 
 
+@case("streaming_server_close_then_resume", needs=("streaming_subscription_newmail_and_moved",))
+def _():
+    """The server ends the connection at its ConnectionTimeout (one minute);
+    mail arrives just before and just after; reconnecting with the same
+    subscription delivers the second, and nothing is seen twice."""
+    alice = impersonate(ALICE)
+    bob = own(BOB)
+    sub = alice.inbox.subscribe_to_streaming()
+    subjects = [f"around close {i} {RUN}" for i in range(2)]
+
+    def sender():
+        time.sleep(57)
+        Message(account=bob, subject=subjects[0], body="x", to_recipients=[Mailbox(email_address=ALICE)]).send()
+        time.sleep(5)
+        Message(account=bob, subject=subjects[1], body="x", to_recipients=[Mailbox(email_address=ALICE)]).send()
+
+    t = threading.Thread(target=sender)
+    t.start()
+    new_mail = []
+    t0 = time.monotonic()
+    for n in alice.inbox.get_streaming_events(sub, connection_timeout=1):
+        new_mail += [e.item_id.id for e in n.events if type(e).__name__ == "NewMailEvent"]
+    first = time.monotonic() - t0
+    assert first >= 55, f"the stream ended after {first:.0f}s, before the server's one-minute ConnectionTimeout"
+    t.join()
+    deadline = time.monotonic() + 20
+    for n in alice.inbox.get_streaming_events(sub, connection_timeout=1):
+        new_mail += [e.item_id.id for e in n.events if type(e).__name__ == "NewMailEvent"]
+        if len(new_mail) >= 2 or time.monotonic() > deadline:
+            break
+    alice.inbox.unsubscribe(sub)
+    assert len(new_mail) == 2 and len(set(new_mail)) == 2, f"NewMail events across the server's close: {new_mail}"
+    log(f"first connection closed by the server after {first:.1f}s; nothing lost or repeated")
+
+
 @case("subscription_delegate_refused")
 def _():
     from exchangelib.folders import Inbox, Root
