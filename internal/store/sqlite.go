@@ -131,6 +131,12 @@ var migrations = []string{
 	// 3: item bodies in their own column (decoding them out of the JSON blob
 	// dominated folder listings); rows written before keep theirs in data.
 	`ALTER TABLE mailbox_items ADD COLUMN body TEXT NOT NULL DEFAULT '';`,
+	// 4: delegates of a mailbox (GetDelegate/AddDelegate/...): one JSON
+	// document per mailbox with DeliverMeetingRequests and the delegate list.
+	`CREATE TABLE mailbox_delegates (
+		mailbox TEXT PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+		doc     TEXT NOT NULL
+	);`,
 }
 
 // SQLite is the embedded store: one database file in the data directory,
