@@ -305,6 +305,11 @@ func init() {
 		// timezones.go, availability.go (issue 4).
 		"GetServerTimeZones":         opGetServerTimeZones,
 		"GetUserAvailabilityRequest": opGetUserAvailability,
+		// delegates.go (issue 4).
+		"GetDelegate":    opGetDelegate,
+		"AddDelegate":    opAddDelegate,
+		"UpdateDelegate": opUpdateDelegate,
+		"RemoveDelegate": opRemoveDelegate,
 	}
 }
 

@@ -463,6 +463,15 @@ func (f *fakeMailboxes) SetOof(ctx context.Context, a mailbox.Actor, mbx string,
 	return nil
 }
 
+// Delegates: the fake has none (delegates are tested on the SQL store).
+func (f *fakeMailboxes) Delegates(ctx context.Context, mbx string) (*mailbox.DelegateSettings, error) {
+	return &mailbox.DelegateSettings{DeliverMeetingRequests: "DelegatesAndSendInformationToMe"}, nil
+}
+
+func (f *fakeMailboxes) SetDelegates(ctx context.Context, a mailbox.Actor, mbx string, d *mailbox.DelegateSettings) error {
+	return mailbox.ErrInvalidArgument
+}
+
 func (f *fakeMailboxes) Journal(ctx context.Context, mbx string, after int64, limit int) ([]mailbox.Change, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

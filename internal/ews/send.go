@@ -60,6 +60,11 @@ func (rc *reqCtx) sendIdentity(mbx string) (from, sender *mailbox.Address, e *ew
 				return nil
 			}
 		}
+		if rc.h.mbx != nil && rc.delegatesOf(owner.ID).Find(rc.user.ID) != nil { // a delegate sends on behalf (delegates.go)
+			ua := &mailbox.Address{Name: displayName(rc.user), Email: rc.user.PrimarySmtpAddress, RoutingType: "SMTP", MailboxType: "Mailbox"}
+			from, sender = oa, ua
+			return nil
+		}
 		e = newErr("ErrorSendAsDenied")
 		return nil
 	})

@@ -244,6 +244,11 @@ type Mailboxes interface {
 	Oof(ctx context.Context, mbx string) (*Oof, error)
 	SetOof(ctx context.Context, a Actor, mbx string, o *Oof) error
 
+	// Delegates and SetDelegates keep the delegate list (delegates.go);
+	// SetDelegates also writes the delegates' folder permissions.
+	Delegates(ctx context.Context, mbx string) (*DelegateSettings, error)
+	SetDelegates(ctx context.Context, a Actor, mbx string, d *DelegateSettings) error
+
 	// Journal returns changes after seq, oldest first, at most limit (no
 	// limit when limit <= 0). For folder operations FolderKey is the folder
 	// and, on moves and deletes, OldFolderKey its (previous) parent; for

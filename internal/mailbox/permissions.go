@@ -121,23 +121,9 @@ func (s *Store) Permissions(ctx context.Context, mbx string, folder int64) ([]Pe
 		if _, err := getFolder(ctx, q, mbx, folder); err != nil {
 			return err
 		}
-		rows, err := q.QueryContext(ctx,
-			`SELECT principal, can_create_items, can_create_subfolders, is_folder_owner, is_folder_visible, is_folder_contact,
-			        edit_items, delete_items, read_items, level
-			 FROM mailbox_permissions WHERE mailbox = $1 AND folder = $2 ORDER BY pos`, mbx, folder)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var p Permission
-			if err := rows.Scan(&p.User, &p.CanCreateItems, &p.CanCreateSubFolders, &p.IsFolderOwner, &p.IsFolderVisible,
-				&p.IsFolderContact, &p.EditItems, &p.DeleteItems, &p.ReadItems, &p.Level); err != nil {
-				return err
-			}
-			out = append(out, p)
-		}
-		return rows.Err()
+		var err error
+		out, err = readACL(ctx, q, mbx, folder)
+		return err
 	})
 	return out, err
 }

@@ -1,0 +1,343 @@
+package ews
+
+import (
+	"strings"
+
+	"github.com/actasmail/actas/internal/directory"
+	"github.com/actasmail/actas/internal/mailbox"
+)
+
+// Delegates (issue 4): GetDelegate, AddDelegate, UpdateDelegate and
+// RemoveDelegate manage a mailbox's delegate list (mailbox.DelegateSettings).
+// The owner (also through impersonation) or a holder of FullAccess manages
+// it; anyone else gets ErrorAccessDenied. A delegate's folder levels become
+// entries in the owner's folder ACLs (written by the store in the same
+// transaction), so access is decided by grantFor like any folder
+// permission. Being a delegate also allows sending on behalf of the owner
+// (sendIdentity) and, with ViewPrivateItems, seeing private items
+// (privacy.go); ReceiveCopiesOfMeetingMessages and DeliverMeetingRequests
+// route meeting requests (meetings.go).
+//
+// Responses are ResponseMessageType themselves (class and code on the
+// outer element) wrapping m:ResponseMessages of elements literally named
+// m:DelegateUserResponseMessageType, one per user in request order;
+// GetDelegateResponse adds m:DeliverMeetingRequests.
+
+var delegatePermElems = []struct{ el, folder string }{
+	{"t:CalendarFolderPermissionLevel", "calendar"}, {"t:TasksFolderPermissionLevel", "tasks"},
+	{"t:InboxFolderPermissionLevel", "inbox"}, {"t:ContactsFolderPermissionLevel", "contacts"},
+	{"t:NotesFolderPermissionLevel", "notes"}, {"t:JournalFolderPermissionLevel", "journal"},
+}
+
+// delegateOwner resolves m:Mailbox (default: the effective user) and checks
+// that the caller may manage its delegates.
+func (rc *reqCtx) delegateOwner(op *node) (*directory.Recipient, *ewsErr) {
+	owner := rc.user
+	if n := op.path("Mailbox", "EmailAddress"); n != nil && strings.TrimSpace(n.Text) != "" {
+		r, e := rc.mailboxByAddress(n.Text)
+		if e != nil {
+			return nil, e
+		}
+		owner = r
+	}
+	if !owner.IsMailbox() {
+		return nil, newErr("ErrorNonExistentMailbox")
+	}
+	if owner.ID != rc.user.ID {
+		g, err := rc.grantFor(owner.ID, nil)
+		if err != nil || !g.full {
+			return nil, newErr("ErrorAccessDenied", "Only the mailbox owner or an account with FullAccess can manage its delegates.")
+		}
+	}
+	if err := rc.ensure(owner.ID); err != nil {
+		return nil, rc.mapErr(err, "ErrorNonExistentMailbox")
+	}
+	return owner, nil
+}
+
+// delegateUser resolves a t:UserId to a mailbox user of the organization.
+func (rc *reqCtx) delegateUser(n *node) (*directory.Recipient, *ewsErr) {
+	if n == nil {
+		return nil, newErr("ErrorDelegateMissingConfiguration", "A delegate has no UserId.")
+	}
+	var r *directory.Recipient
+	_ = rc.h.dir.Read(func(s *directory.State) error {
+		if a := strings.TrimSpace(n.childText("PrimarySmtpAddress")); a != "" {
+			r = s.RecipientBySMTP(a)
+		} else if sid := strings.TrimSpace(n.childText("SID")); sid != "" {
+			for _, c := range s.Recipients(rc.user.Org) {
+				if strings.EqualFold(c.SID, sid) {
+					r = c
+				}
+			}
+		} else if dn := strings.TrimSpace(n.childText("DisplayName")); dn != "" {
+			for _, c := range s.Recipients(rc.user.Org) {
+				if strings.EqualFold(displayName(c), dn) && c.IsMailbox() {
+					if r != nil {
+						r = nil // ambiguous: refuse rather than guess
+						break
+					}
+					r = c
+				}
+			}
+		}
+		return nil
+	})
+	if r == nil || r.Org != rc.user.Org || !r.IsMailbox() {
+		return nil, newErr("ErrorDelegateNoUser", "The delegate does not map to a mailbox user of this organization.")
+	}
+	return r, nil
+}
+
+// parseDelegateUser reads one t:DelegateUser into d (fields present in the
+// element override d's).
+func (rc *reqCtx) parseDelegateUser(n *node, d *mailbox.Delegate) *ewsErr {
+	if p := n.child("DelegatePermissions"); p != nil {
+		if d.Levels == nil {
+			d.Levels = map[string]string{}
+		}
+		for _, pe := range delegatePermElems {
+			v := p.child(strings.TrimPrefix(pe.el, "t:"))
+			if v == nil {
+				continue
+			}
+			lv := strings.TrimSpace(v.Text)
+			ok := false
+			for _, l := range mailbox.DelegateLevels {
+				if l == lv {
+					ok = true
+				}
+			}
+			if !ok {
+				return newErr("ErrorDelegateValidationFailed", "'"+lv+"' is not a delegate permission level.")
+			}
+			d.Levels[pe.folder] = lv
+		}
+	}
+	for _, b := range []struct {
+		el  string
+		dst *bool
+	}{{"ReceiveCopiesOfMeetingMessages", &d.ReceiveCopiesOfMeetingMessages}, {"ViewPrivateItems", &d.ViewPrivateItems}} {
+		if v := n.child(b.el); v != nil {
+			t := strings.TrimSpace(v.Text)
+			*b.dst = t == "true" || t == "1"
+		}
+	}
+	if d.ReceiveCopiesOfMeetingMessages && d.Level("calendar") != "Editor" {
+		return newErr("ErrorDelegateValidationFailed", "A delegate who receives copies of meeting messages needs Editor on the calendar.")
+	}
+	return nil
+}
+
+type delegateResult struct {
+	d *mailbox.Delegate
+	e *ewsErr
+}
+
+func opGetDelegate(rc *reqCtx, op *node, w *xw) error {
+	owner, e := rc.delegateOwner(op)
+	var set *mailbox.DelegateSettings
+	if e == nil {
+		var err error
+		if set, err = rc.h.mbx.Delegates(rc.ctx, owner.ID); err != nil {
+			e = rc.mapErr(err, "ErrorNonExistentMailbox")
+		}
+	}
+	if e != nil {
+		return writeDelegateResponse(rc, w, "GetDelegate", e, nil, false, "")
+	}
+	var res []delegateResult
+	if ids := op.child("UserIds"); ids != nil {
+		for _, u := range ids.all("UserId") {
+			r, e := rc.delegateUser(u)
+			if e == nil {
+				if d := set.Find(r.ID); d != nil {
+					res = append(res, delegateResult{d: d})
+					continue
+				}
+				e = newErr("ErrorNotDelegate", displayName(r)+" is not a delegate of this mailbox.")
+			}
+			res = append(res, delegateResult{e: e})
+		}
+	} else {
+		for i := range set.Delegates {
+			res = append(res, delegateResult{d: &set.Delegates[i]})
+		}
+	}
+	incl := op.attr("IncludePermissions")
+	return writeDelegateResponse(rc, w, "GetDelegate", nil, res, incl == "true" || incl == "1", set.DeliverMeetingRequests)
+}
+
+// opAddDelegate, opUpdateDelegate and opRemoveDelegate change the list in
+// one store write: valid users are applied, invalid ones answered with
+// their error.
+func opAddDelegate(rc *reqCtx, op *node, w *xw) error {
+	return changeDelegates(rc, op, w, "AddDelegate")
+}
+func opUpdateDelegate(rc *reqCtx, op *node, w *xw) error {
+	return changeDelegates(rc, op, w, "UpdateDelegate")
+}
+func opRemoveDelegate(rc *reqCtx, op *node, w *xw) error {
+	return changeDelegates(rc, op, w, "RemoveDelegate")
+}
+
+func changeDelegates(rc *reqCtx, op *node, w *xw, name string) error {
+	owner, e := rc.delegateOwner(op)
+	var set *mailbox.DelegateSettings
+	if e == nil {
+		var err error
+		if set, err = rc.h.mbx.Delegates(rc.ctx, owner.ID); err != nil {
+			e = rc.mapErr(err, "ErrorNonExistentMailbox")
+		}
+	}
+	if e != nil {
+		return writeDelegateResponse(rc, w, name, e, nil, false, "")
+	}
+	if v := op.child("DeliverMeetingRequests"); v != nil && name != "RemoveDelegate" {
+		set.DeliverMeetingRequests = strings.TrimSpace(v.Text)
+	}
+	var res []delegateResult
+	var changed []string // users whose entry changed, to report after the write
+	if name == "RemoveDelegate" {
+		for _, u := range op.child("UserIds").all("UserId") {
+			r, e := rc.delegateUser(u)
+			if e == nil && set.Find(r.ID) == nil {
+				e = newErr("ErrorNotDelegate", displayName(r)+" is not a delegate of this mailbox.")
+			}
+			if e != nil {
+				res = append(res, delegateResult{e: e})
+				continue
+			}
+			kept := set.Delegates[:0]
+			for _, d := range set.Delegates {
+				if d.User != r.ID {
+					kept = append(kept, d)
+				}
+			}
+			set.Delegates = kept
+			res = append(res, delegateResult{})
+		}
+	} else {
+		for _, du := range op.child("DelegateUsers").all("DelegateUser") {
+			r, e := rc.delegateUser(du.child("UserId"))
+			var d *mailbox.Delegate
+			switch {
+			case e != nil:
+			case r.ID == owner.ID:
+				e = newErr("ErrorDelegateCannotAddOwner", "The mailbox owner cannot be added as a delegate.")
+			case name == "AddDelegate" && set.Find(r.ID) != nil:
+				e = newErr("ErrorDelegateAlreadyExists", displayName(r)+" is already a delegate of this mailbox.")
+			case name == "AddDelegate":
+				nd := mailbox.Delegate{User: r.ID, Levels: map[string]string{}}
+				if e = rc.parseDelegateUser(du, &nd); e == nil {
+					set.Delegates = append(set.Delegates, nd)
+					d = &set.Delegates[len(set.Delegates)-1]
+				}
+			default:
+				cur := set.Find(r.ID)
+				if cur == nil {
+					e = newErr("ErrorNotDelegate", displayName(r)+" is not a delegate of this mailbox.")
+					break
+				}
+				nd := *cur
+				nd.Levels = cloneMap(cur.Levels)
+				if e = rc.parseDelegateUser(du, &nd); e == nil {
+					*cur = nd
+					d = cur
+				}
+			}
+			if e != nil {
+				res = append(res, delegateResult{e: e})
+				changed = append(changed, "")
+				continue
+			}
+			res = append(res, delegateResult{})
+			changed = append(changed, d.User)
+		}
+	}
+	if err := rc.h.mbx.SetDelegates(rc.ctx, rc.actor(owner.ID), owner.ID, set); err != nil {
+		e := rc.mapErr(err, "ErrorNonExistentMailbox")
+		if strings.Contains(err.Error(), "DeliverMeetingRequests") {
+			e = newErr("ErrorInvalidRequest", "DeliverMeetingRequests must be DelegatesOnly, DelegatesAndMe, DelegatesAndSendInformationToMe or NoForward.")
+		}
+		return writeDelegateResponse(rc, w, name, e, nil, false, "")
+	}
+	rc.h.log.Info("delegates changed", "request", rc.id, "operation", name, "mailbox", owner.PrimarySmtpAddress, "by", rc.caller.PrimarySmtpAddress)
+	for i, u := range changed { // report the stored entries
+		if u != "" {
+			res[i].d = set.Find(u)
+		}
+	}
+	return writeDelegateResponse(rc, w, name, nil, res, name != "RemoveDelegate", "")
+}
+
+func writeDelegateResponse(rc *reqCtx, w *xw, name string, e *ewsErr, res []delegateResult, perms bool, deliver string) error {
+	el := "m:" + name + "Response"
+	if e != nil {
+		w.open(el)
+		w.attr("ResponseClass", "Error")
+		w.openEnd()
+		writeErrorBody(w, e)
+		w.end(el)
+		return nil
+	}
+	w.raw("<" + el + ` ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>`)
+	if len(res) > 0 {
+		w.start("m:ResponseMessages")
+		for _, r := range res {
+			w.open("m:DelegateUserResponseMessageType")
+			if r.e != nil {
+				w.attr("ResponseClass", "Error")
+				w.openEnd()
+				writeErrorBody(w, r.e)
+			} else {
+				w.attr("ResponseClass", "Success")
+				w.openEnd()
+				w.elem("m:ResponseCode", "NoError")
+				if r.d != nil {
+					rc.writeDelegateUser(w, r.d, perms)
+				}
+			}
+			w.end("m:DelegateUserResponseMessageType")
+		}
+		w.end("m:ResponseMessages")
+	}
+	if deliver != "" {
+		w.elem("m:DeliverMeetingRequests", deliver)
+	}
+	w.end(el)
+	return nil
+}
+
+func (rc *reqCtx) writeDelegateUser(w *xw, d *mailbox.Delegate, perms bool) {
+	w.start("m:DelegateUser")
+	w.start("t:UserId")
+	if r := rc.recipient(d.User); r != nil {
+		if r.SID != "" {
+			w.elem("t:SID", r.SID)
+		}
+		w.elem("t:PrimarySmtpAddress", r.PrimarySmtpAddress)
+		w.elem("t:DisplayName", displayName(r))
+	}
+	w.end("t:UserId")
+	if perms {
+		w.start("t:DelegatePermissions")
+		for _, pe := range delegatePermElems {
+			w.elem(pe.el, d.Level(pe.folder))
+		}
+		w.end("t:DelegatePermissions")
+	}
+	w.elemBool("t:ReceiveCopiesOfMeetingMessages", d.ReceiveCopiesOfMeetingMessages)
+	w.elemBool("t:ViewPrivateItems", d.ViewPrivateItems)
+	w.end("m:DelegateUser")
+}
+
+// delegatesOf returns mbx's delegate settings (empty on error, logged).
+func (rc *reqCtx) delegatesOf(mbx string) *mailbox.DelegateSettings {
+	set, err := rc.h.mbx.Delegates(rc.ctx, mbx)
+	if err != nil {
+		rc.h.log.Warn("delegates unreadable", "request", rc.id, "mailbox", mbx, "error", err)
+		return &mailbox.DelegateSettings{DeliverMeetingRequests: "DelegatesAndSendInformationToMe"}
+	}
+	return set
+}
