@@ -425,9 +425,13 @@ type calWindow struct{ from, to time.Time }
 // expandCalendarView returns the single items and occurrences overlapping
 // the window, by start, at most max of them, and how many there are.
 func (rc *reqCtx) expandCalendarView(f *mailbox.Folder, filter func(*mailbox.Item) bool, win calWindow, max int) ([]*mailbox.Item, int, *ewsErr) {
+	// The store skips, without decoding them, single items outside the
+	// window (times are stored as RFC 3339 UTC, which sorts as text);
+	// recurring masters are always read and expanded here.
 	all, _, err := rc.h.mbx.Items(rc.ctx, f.Mailbox, f.Key, mailbox.Query{Filter: func(it *mailbox.Item) bool {
 		return isAppointment(it) && (filter == nil || filter(it))
-	}})
+	}, Window: &mailbox.Window{StartKey: calStart, EndKey: calEnd, AlwaysKey: calRecur,
+		From: win.from.UTC().Format(time.RFC3339), To: win.to.UTC().Add(time.Second).Format(time.RFC3339)}})
 	if err != nil {
 		return nil, 0, rc.mapErr(err, "ErrorFolderNotFound")
 	}

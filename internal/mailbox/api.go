@@ -152,6 +152,19 @@ type Query struct {
 	Filter    func(*Item) bool      // nil = all
 	Less      func(a, b *Item) bool // nil = newest DateTimeReceived first
 	Traversal string                // "Shallow" (default) or "SoftDeleted"
+	// Window, when set, lets the store skip items outside a time window
+	// before Filter runs (in SQL, without decoding them). It only narrows:
+	// callers still filter exactly, and a store may ignore it.
+	Window *Window
+}
+
+// Window selects items by string-valued Extended properties holding times
+// in one sortable form (RFC 3339 in UTC): an item is kept when it has
+// AlwaysKey, or when its EndKey value is not before From and its StartKey
+// value is before To. An item lacking EndKey or StartKey is kept.
+type Window struct {
+	StartKey, EndKey, AlwaysKey string
+	From, To                    string
 }
 
 // Permission is one folder ACE. User is a recipient id, or "Default" or

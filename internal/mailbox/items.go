@@ -245,6 +245,13 @@ func (s *Store) Items(ctx context.Context, mbx string, folder int64, q Query) ([
 		default:
 			return fmt.Errorf("%w: traversal %q", ErrInvalidArgument, q.Traversal)
 		}
+		if w := q.Window; w != nil {
+			n := len(args)
+			ext := func(i int) string { return `json_extract(data, '$.extended."' || $` + strconv.Itoa(n+i) + ` || '"')` }
+			where += ` AND (` + ext(1) + ` IS NOT NULL OR ((` + ext(2) + ` IS NULL OR ` + ext(2) + ` >= $` + strconv.Itoa(n+4) +
+				`) AND (` + ext(3) + ` IS NULL OR ` + ext(3) + ` < $` + strconv.Itoa(n+5) + `)))`
+			args = append(args, w.AlwaysKey, w.EndKey, w.StartKey, w.From, w.To)
+		}
 		if q.Filter == nil && q.Less == nil {
 			if err := qr.QueryRowContext(ctx, `SELECT COUNT(*) FROM mailbox_items WHERE `+where, args...).Scan(&total); err != nil {
 				return err
