@@ -137,6 +137,35 @@ var migrations = []string{
 		mailbox TEXT PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
 		doc     TEXT NOT NULL
 	);`,
+	// 5: attendees' responses to a meeting, as its organizer tracks them
+	// (kept beside the organizer's calendar item so a response arriving
+	// never changes that item's ChangeKey under a client).
+	`CREATE TABLE mailbox_meeting_responses (
+		mailbox  TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+		uid      TEXT NOT NULL,
+		attendee TEXT NOT NULL,
+		response TEXT NOT NULL,
+		at       BIGINT NOT NULL,
+		PRIMARY KEY (mailbox, uid, attendee)
+	);`,
+	// 5: the booking decision log of resource mailboxes
+	// (internal/mailbox/bookinglog.go, Get-CalendarProcessingLog); seq is
+	// per mailbox; times are Unix microseconds.
+	`CREATE TABLE mailbox_booking_log (
+		mailbox       TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+		seq           BIGINT NOT NULL,
+		at            BIGINT NOT NULL,
+		source        TEXT NOT NULL,
+		actor_id      TEXT NOT NULL,
+		actor_address TEXT NOT NULL,
+		subject       TEXT NOT NULL,
+		start_at      BIGINT NOT NULL,
+		end_at        BIGINT NOT NULL,
+		outcome       TEXT NOT NULL,
+		reason        TEXT NOT NULL,
+		request_id    TEXT NOT NULL,
+		PRIMARY KEY (mailbox, seq)
+	);`,
 }
 
 // SQLite is the embedded store: one database file in the data directory,
