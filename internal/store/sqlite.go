@@ -148,7 +148,7 @@ var migrations = []string{
 		at       BIGINT NOT NULL,
 		PRIMARY KEY (mailbox, uid, attendee)
 	);`,
-	// 5: the booking decision log of resource mailboxes
+	// 6: the booking decision log of resource mailboxes
 	// (internal/mailbox/bookinglog.go, Get-CalendarProcessingLog); seq is
 	// per mailbox; times are Unix microseconds.
 	`CREATE TABLE mailbox_booking_log (
