@@ -16,7 +16,7 @@ import (
 var automateProcessingValues = []string{"None", "AutoUpdate", "AutoAccept"}
 
 var calendarProcessingBools = []string{"AllowConflicts", "AllowRecurringMeetings", "AllBookInPolicy", "AddOrganizerToSubject",
-	"DeleteSubject", "DeleteComments", "RemovePrivateProperty"}
+	"DeleteSubject", "DeleteComments", "RemovePrivateProperty", "AllRequestInPolicy", "AllRequestOutOfPolicy", "ForwardRequestsToDelegates"}
 
 func calendarProcessingCmdlets() []*Def {
 	set := []Param{
@@ -26,6 +26,8 @@ func calendarProcessingCmdlets() []*Def {
 		{Name: "MaximumDurationInMinutes", Kind: adminapi.KindInt},
 		{Name: "BookInPolicy", Kind: adminapi.KindStrings},
 		{Name: "ResourceDelegates", Kind: adminapi.KindStrings},
+		{Name: "RequestInPolicy", Kind: adminapi.KindStrings},
+		{Name: "RequestOutOfPolicy", Kind: adminapi.KindStrings},
 	}
 	for _, b := range calendarProcessingBools {
 		set = append(set, Param{Name: b, Kind: adminapi.KindBool})
@@ -70,17 +72,24 @@ func setCalendarProcessing(c *Call) error {
 	}
 	flags := map[string]*bool{"AllowConflicts": &p.AllowConflicts, "AllowRecurringMeetings": &p.AllowRecurringMeetings,
 		"AllBookInPolicy": &p.AllBookInPolicy, "AddOrganizerToSubject": &p.AddOrganizerToSubject, "DeleteSubject": &p.DeleteSubject,
-		"DeleteComments": &p.DeleteComments, "RemovePrivateProperty": &p.RemovePrivateProperty}
+		"DeleteComments": &p.DeleteComments, "RemovePrivateProperty": &p.RemovePrivateProperty,
+		"AllRequestInPolicy": &p.AllRequestInPolicy, "AllRequestOutOfPolicy": &p.AllRequestOutOfPolicy}
 	for _, name := range calendarProcessingBools {
-		if c.Has(name) {
-			*flags[name] = c.Bool(name)
+		if !c.Has(name) {
+			continue
 		}
+		if name == "ForwardRequestsToDelegates" {
+			p.NoForwardToDelegates = !c.Bool(name)
+			continue
+		}
+		*flags[name] = c.Bool(name)
 	}
 	for _, l := range []struct {
 		name  string
 		dst   *[]string
 		kinds d.Kinds
-	}{{"BookInPolicy", &p.BookInPolicy, d.UsersOrGroups}, {"ResourceDelegates", &p.ResourceDelegates, d.Mailboxes}} {
+	}{{"BookInPolicy", &p.BookInPolicy, d.UsersOrGroups}, {"ResourceDelegates", &p.ResourceDelegates, d.Mailboxes},
+		{"RequestInPolicy", &p.RequestInPolicy, d.UsersOrGroups}, {"RequestOutOfPolicy", &p.RequestOutOfPolicy, d.UsersOrGroups}} {
 		m, ok := c.Multi(l.name)
 		if !ok {
 			continue
@@ -177,6 +186,11 @@ func getCalendarProcessing(c *Call) error {
 			{Name: "AllBookInPolicy", Value: p.AllBookInPolicy},
 			{Name: "BookInPolicy", Value: names(p.BookInPolicy)},
 			{Name: "ResourceDelegates", Value: names(p.ResourceDelegates)},
+			{Name: "ForwardRequestsToDelegates", Value: !p.NoForwardToDelegates},
+			{Name: "AllRequestInPolicy", Value: p.AllRequestInPolicy},
+			{Name: "RequestInPolicy", Value: names(p.RequestInPolicy)},
+			{Name: "AllRequestOutOfPolicy", Value: p.AllRequestOutOfPolicy},
+			{Name: "RequestOutOfPolicy", Value: names(p.RequestOutOfPolicy)},
 			{Name: "AddOrganizerToSubject", Value: p.AddOrganizerToSubject},
 			{Name: "DeleteSubject", Value: p.DeleteSubject},
 			{Name: "DeleteComments", Value: p.DeleteComments},

@@ -107,10 +107,19 @@ type CalendarProcessing struct {
 	AllBookInPolicy          bool     `json:"allBookInPolicy"`
 	BookInPolicy             []string `json:"bookInPolicy,omitempty"`
 	ResourceDelegates        []string `json:"resourceDelegates,omitempty"`
-	AddOrganizerToSubject    bool     `json:"addOrganizerToSubject"`
-	DeleteSubject            bool     `json:"deleteSubject"`
-	DeleteComments           bool     `json:"deleteComments"`
-	RemovePrivateProperty    bool     `json:"removePrivateProperty"`
+	// Requests that need a resource delegate's approval (issue 4).
+	AllRequestInPolicy    bool     `json:"allRequestInPolicy,omitempty"`
+	AllRequestOutOfPolicy bool     `json:"allRequestOutOfPolicy,omitempty"`
+	RequestInPolicy       []string `json:"requestInPolicy,omitempty"`
+	RequestOutOfPolicy    []string `json:"requestOutOfPolicy,omitempty"`
+	// NoForwardToDelegates is -ForwardRequestsToDelegates $false (stored
+	// inverted so that settings saved before it keep Exchange's default,
+	// $true).
+	NoForwardToDelegates  bool `json:"noForwardToDelegates,omitempty"`
+	AddOrganizerToSubject bool `json:"addOrganizerToSubject"`
+	DeleteSubject         bool `json:"deleteSubject"`
+	DeleteComments        bool `json:"deleteComments"`
+	RemovePrivateProperty bool `json:"removePrivateProperty"`
 }
 
 // Clone returns a deep copy.
@@ -118,6 +127,8 @@ func (p *CalendarProcessing) Clone() *CalendarProcessing {
 	c := *p
 	c.BookInPolicy = append([]string(nil), p.BookInPolicy...)
 	c.ResourceDelegates = append([]string(nil), p.ResourceDelegates...)
+	c.RequestInPolicy = append([]string(nil), p.RequestInPolicy...)
+	c.RequestOutOfPolicy = append([]string(nil), p.RequestOutOfPolicy...)
 	return &c
 }
 

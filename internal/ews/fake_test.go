@@ -472,6 +472,14 @@ func (f *fakeMailboxes) SetDelegates(ctx context.Context, a mailbox.Actor, mbx s
 	return mailbox.ErrInvalidArgument
 }
 
+func (f *fakeMailboxes) MeetingResponses(ctx context.Context, mbx, uid string) (map[string]mailbox.MeetingResponse, error) {
+	return map[string]mailbox.MeetingResponse{}, nil
+}
+
+func (f *fakeMailboxes) SetMeetingResponse(ctx context.Context, a mailbox.Actor, mbx, uid, attendee, response string) error {
+	return nil
+}
+
 func (f *fakeMailboxes) Journal(ctx context.Context, mbx string, after int64, limit int) ([]mailbox.Change, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

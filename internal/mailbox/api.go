@@ -261,6 +261,10 @@ type Mailboxes interface {
 	// SetDelegates also writes the delegates' folder permissions.
 	Delegates(ctx context.Context, mbx string) (*DelegateSettings, error)
 	SetDelegates(ctx context.Context, a Actor, mbx string, d *DelegateSettings) error
+	// MeetingResponses and SetMeetingResponse keep an organizer's tracking
+	// of attendee responses (meetings.go).
+	MeetingResponses(ctx context.Context, mbx, uid string) (map[string]MeetingResponse, error)
+	SetMeetingResponse(ctx context.Context, a Actor, mbx, uid, attendee, response string) error
 
 	// Journal returns changes after seq, oldest first, at most limit (no
 	// limit when limit <= 0). For folder operations FolderKey is the folder
