@@ -111,11 +111,13 @@ func (rc *reqCtx) bookResource(room, organizer *directory.Recipient, meeting *ma
 			return
 		}
 		log.Info("resource booking: accepted")
+		rc.recordBookingDecision(room, organizer, meeting, mailbox.BookingSourceMeetingRequest, mailbox.BookingAccepted, "") // calendar_log.go
 		rc.bookingReply(room, organizer, meeting, respAccepted, "Accepted: "+meeting.Subject,
 			fmt.Sprintf("Your request was accepted by %s.", displayName(room)))
 		return
 	}
 	log.Info("resource booking: declined", "reason", reason)
+	rc.recordBookingDecision(room, organizer, meeting, mailbox.BookingSourceMeetingRequest, mailbox.BookingDeclined, reason) // calendar_log.go
 	rc.bookingReply(room, organizer, meeting, respDeclined, "Declined: "+meeting.Subject,
 		fmt.Sprintf("Your request was declined by %s. %s", displayName(room), reason))
 }
