@@ -265,7 +265,9 @@ func calTime(it *mailbox.Item, key string) (time.Time, bool) {
 	return t, err == nil
 }
 
-func writeAttendees(w *xw, name string, as []mailbox.Address) {
+// writeAttendees writes an attendee list; responses (meetings_xml.go) has
+// the organizer's tracking, nil elsewhere.
+func writeAttendees(w *xw, name string, as []mailbox.Address, responses map[string]mailbox.MeetingResponse) {
 	if len(as) == 0 {
 		return
 	}
@@ -273,7 +275,11 @@ func writeAttendees(w *xw, name string, as []mailbox.Address) {
 	for i := range as {
 		w.start("t:Attendee")
 		writeAddress(w, &as[i])
-		w.elem("t:ResponseType", "Unknown")
+		r, ok := responses[strings.ToLower(as[i].Email)]
+		w.elem("t:ResponseType", orDefault(r.Response, "Unknown"))
+		if ok && !r.At.IsZero() {
+			w.elemTime("t:LastResponseTime", r.At)
+		}
 		w.end("t:Attendee")
 	}
 	w.end(name)
@@ -312,7 +318,7 @@ func (rc *reqCtx) writeCalendarProps(w *xw, it *mailbox.Item, bits uint64) {
 		w.elemBool("t:IsMeeting", meeting)
 	}
 	if bits&cpIsCancelled != 0 {
-		w.elemBool("t:IsCancelled", false)
+		w.elemBool("t:IsCancelled", it.Extended[calCancelled] == "true")
 	}
 	if bits&cpIsRecurring != 0 {
 		w.elemBool("t:IsRecurring", occ || master)
@@ -321,7 +327,7 @@ func (rc *reqCtx) writeCalendarProps(w *xw, it *mailbox.Item, bits uint64) {
 		w.elem("t:CalendarItemType", calendarItemType(it))
 	}
 	if bits&cpMyResponseType != 0 {
-		w.elem("t:MyResponseType", "Organizer")
+		w.elem("t:MyResponseType", myResponseType(it))
 	}
 	if bits&cpOrganizer != 0 {
 		org := it.From
@@ -336,14 +342,17 @@ func (rc *reqCtx) writeCalendarProps(w *xw, it *mailbox.Item, bits uint64) {
 			w.end("t:Organizer")
 		}
 	}
-	if bits&cpRequiredAttendees != 0 {
-		writeAttendees(w, "t:RequiredAttendees", it.To)
-	}
-	if bits&cpOptionalAttendees != 0 {
-		writeAttendees(w, "t:OptionalAttendees", it.Cc)
-	}
-	if bits&cpResources != 0 {
-		writeAttendees(w, "t:Resources", it.Bcc)
+	if bits&(cpRequiredAttendees|cpOptionalAttendees|cpResources) != 0 {
+		responses := rc.attendeeResponses(it)
+		if bits&cpRequiredAttendees != 0 {
+			writeAttendees(w, "t:RequiredAttendees", it.To, responses)
+		}
+		if bits&cpOptionalAttendees != 0 {
+			writeAttendees(w, "t:OptionalAttendees", it.Cc, responses)
+		}
+		if bits&cpResources != 0 {
+			writeAttendees(w, "t:Resources", it.Bcc, responses)
+		}
 	}
 	if bits&cpDuration != 0 {
 		w.elem("t:Duration", isoDuration(end.Sub(start)))

@@ -2,80 +2,58 @@ package ews
 
 import (
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/actasmail/actas/internal/directory"
 	"github.com/actasmail/actas/internal/mailbox"
 )
 
-// Resource booking (issue 4). Meeting requests are not delivered as
-// messages yet; instead, when CreateItem saves a meeting with
-// SendMeetingInvitations SendOnlyToAll or SendToAllAndSaveCopy, every room
-// or equipment mailbox of the organization among its attendees and
-// resources is processed at once by its booking policy
-// (Recipient.CalendarProcessing, Set-CalendarProcessing):
+// Resource booking (issue 4). A meeting request reaching a room or
+// equipment mailbox (meetings.go: invite) is processed by its
+// Set-CalendarProcessing policy (Recipient.CalendarProcessing):
 //
-//   - AutomateProcessing other than AutoAccept: nothing happens (logged);
-//     AutoUpdate only maintains requests, which are not delivered yet.
-//   - AutoAccept: declined when the meeting (each occurrence) is longer
-//     than MaximumDurationInMinutes (0 = unlimited), ends beyond
-//     BookingWindowInDays from now (0 = today only), is recurring while
-//     AllowRecurringMeetings is off, comes from an organizer outside
-//     BookInPolicy while AllBookInPolicy is off, or — without
-//     AllowConflicts — overlaps a non-Free item of the room's calendar
-//     (a series: any occurrence inside the booking window). Otherwise it
-//     is accepted: a copy goes into the room's calendar, with the subject,
-//     body and private flag handled per AddOrganizerToSubject,
-//     DeleteSubject, DeleteComments and RemovePrivateProperty.
-//   - The organizer receives "Accepted: …" or "Declined: …" in their
-//     Inbox (class IPM.Schedule.Meeting.Resp.Pos / .Neg); a decline's body
-//     gives the reason. Every decision is logged ("resource booking").
+//   - None: the request lands in the resource's Inbox; nothing else.
+//   - AutoUpdate: the calendar attendant only — the meeting goes into the
+//     resource's calendar as Tentative (NoResponseReceived) and the request
+//     into its Inbox and to its ResourceDelegates (unless
+//     ForwardRequestsToDelegates is off), who accept or decline it for the
+//     resource (meetings.go: respondToMeeting).
+//   - AutoAccept: a request that violates the policy (bookingViolation:
+//     longer than MaximumDurationInMinutes, ending beyond
+//     BookingWindowInDays, recurring against AllowRecurringMeetings, or —
+//     without AllowConflicts — overlapping a non-Free item of the calendar,
+//     for a series any occurrence inside the booking window) is forwarded
+//     to the ResourceDelegates when the organizer is in RequestOutOfPolicy
+//     (or AllRequestOutOfPolicy), else declined with the reason. An
+//     in-policy request is accepted when the organizer is in BookInPolicy
+//     (or AllBookInPolicy), forwarded when in RequestInPolicy (or
+//     AllRequestInPolicy) and there are delegates, else declined. An
+//     accepted meeting is booked in the resource's calendar with
+//     AddOrganizerToSubject, DeleteSubject, DeleteComments and
+//     RemovePrivateProperty applied; a forwarded one is placed Tentative.
+//   - The organizer receives the resource's response (Accept, Tentative
+//     for a forwarded request, Decline with the reason in its body) and
+//     their tracking of the resource changes at once. Updates are processed
+//     again (the meeting's own booking never conflicts with itself); a
+//     decline of an update removes the booking. Cancellations remove it
+//     (AutoAccept and AutoUpdate).
 //
-// A failure to book never fails the organizer's CreateItem.
+// Every decision goes to the resource's decision log (calendar_log.go) and
+// to the server log. A failure to book never fails the organizer's request.
 
-const (
-	respAccepted = "IPM.Schedule.Meeting.Resp.Pos"
-	respDeclined = "IPM.Schedule.Meeting.Resp.Neg"
-)
-
-// processResourceBookings runs after a calendar item was created.
-func (rc *reqCtx) processResourceBookings(sendInvitations string, meeting *mailbox.Item) {
-	if !isAppointment(meeting) || (sendInvitations != "SendOnlyToAll" && sendInvitations != "SendToAllAndSaveCopy") {
-		return
-	}
-	organizer := rc.recipient(meeting.Mailbox)
-	if organizer == nil {
-		return
-	}
-	var rooms []*directory.Recipient
-	seen := map[string]bool{}
-	_ = rc.h.dir.Read(func(s *directory.State) error {
-		for _, list := range [][]mailbox.Address{meeting.To, meeting.Cc, meeting.Bcc} {
-			for _, a := range list {
-				r := s.RecipientBySMTP(a.Email)
-				if r == nil || r.Org != organizer.Org || seen[r.ID] || r.ID == meeting.Mailbox || (r.Type != directory.RoomMailbox && r.Type != directory.EquipmentMailbox) {
-					continue
-				}
-				seen[r.ID] = true
-				rooms = append(rooms, r)
-			}
-		}
-		return nil
-	})
-	for _, room := range rooms {
-		rc.bookResource(room, organizer, meeting)
-	}
-}
-
-func (rc *reqCtx) bookResource(room, organizer *directory.Recipient, meeting *mailbox.Item) {
+// resourceReceive processes a meeting request for a resource mailbox.
+func (rc *reqCtx) resourceReceive(room, org *directory.Recipient, meeting *mailbox.Item, kind string) {
 	p := room.EffectiveCalendarProcessing()
-	log := rc.h.log.With("request", rc.id, "room", room.PrimarySmtpAddress, "organizer", organizer.PrimarySmtpAddress, "subject", meeting.Subject)
-	if p.AutomateProcessing != "AutoAccept" {
-		log.Info("resource booking: not processed", "automateProcessing", p.AutomateProcessing)
+	log := rc.h.log.With("request", rc.id, "room", room.PrimarySmtpAddress, "organizer", org.PrimarySmtpAddress, "subject", meeting.Subject)
+	switch p.AutomateProcessing {
+	case "None":
+		log.Info("resource booking: not processed (AutomateProcessing None)")
+		rc.deliverMeetingMessage(room, rc.meetingMessage(org, meeting, classMeetingRequest, meeting.Subject, kind, nil))
 		return
-	}
-	if err := rc.ensure(room.ID); err != nil {
-		log.Error("resource booking failed", "error", err)
+	case "AutoUpdate":
+		rc.forwardForApproval(room, org, p, meeting, kind, "", log)
 		return
 	}
 	cal, err := rc.h.mbx.Distinguished(rc.ctx, room.ID, "calendar")
@@ -83,58 +61,163 @@ func (rc *reqCtx) bookResource(room, organizer *directory.Recipient, meeting *ma
 		log.Error("resource booking failed", "error", err)
 		return
 	}
-	reason := rc.bookingDecline(room, organizer, p, cal, meeting)
-	if reason == "" {
-		cp := *meeting
-		cp.Extended = cloneMap(meeting.Extended)
-		delete(cp.Extended, creatorKey)
-		cp.IsRead, cp.IsDraft = true, false
+	violation := rc.bookingViolation(p, cal, meeting)
+	delegates := len(p.ResourceDelegates) > 0 && !p.NoForwardToDelegates
+	switch {
+	case violation == "" && (p.AllBookInPolicy || rc.inPolicy(org, p.BookInPolicy)):
+		rc.bookAccepted(room, org, p, meeting, log)
+	case violation == "" && delegates && (p.AllRequestInPolicy || rc.inPolicy(org, p.RequestInPolicy)):
+		rc.forwardForApproval(room, org, p, meeting, kind, "The organizer needs a delegate's approval to book this resource.", log)
+	case violation != "" && delegates && (p.AllRequestOutOfPolicy || rc.inPolicy(org, p.RequestOutOfPolicy)):
+		rc.forwardForApproval(room, org, p, meeting, kind, violation, log)
+	default:
+		if violation == "" {
+			violation = "You are not allowed to book this resource."
+		}
+		rc.bookDeclined(room, org, meeting, violation, log)
+	}
+}
+
+func (rc *reqCtx) bookAccepted(room, org *directory.Recipient, p *directory.CalendarProcessing, meeting *mailbox.Item, log *slog.Logger) {
+	booked, err := rc.upsertAttendeeCopy(room, org, meeting, true, func(x *mailbox.Item) {
 		if p.DeleteSubject {
-			cp.Subject = ""
+			x.Subject = ""
 		}
 		if p.AddOrganizerToSubject {
-			if cp.Subject == "" {
-				cp.Subject = displayName(organizer)
-			} else {
-				cp.Subject = displayName(organizer) + " " + cp.Subject
-			}
+			x.Subject = strings.TrimSpace(displayName(org) + " " + x.Subject)
 		}
 		if p.DeleteComments {
-			cp.Body = ""
+			x.Body = ""
 		}
-		if p.RemovePrivateProperty && cp.Sensitivity == "Private" {
-			cp.Sensitivity = "Normal"
+		if p.RemovePrivateProperty && x.Sensitivity == "Private" {
+			x.Sensitivity = "Normal"
 		}
-		cp.Extended[calOrganizerKey] = organizer.ID
-		if _, err := rc.h.mbx.CreateItem(rc.ctx, mailbox.Actor{ID: room.ID, Via: "owner"}, room.ID, cal.Key, &cp); err != nil {
-			log.Error("resource booking failed", "error", err)
-			return
-		}
-		log.Info("resource booking: accepted")
-		rc.recordBookingDecision(room, organizer, meeting, mailbox.BookingSourceMeetingRequest, mailbox.BookingAccepted, "") // calendar_log.go
-		rc.bookingReply(room, organizer, meeting, respAccepted, "Accepted: "+meeting.Subject,
-			fmt.Sprintf("Your request was accepted by %s.", displayName(room)))
+		x.Extended[calMyResponse] = "Accept"
+		x.Extended[calFreeBusy] = orDefault(meeting.Extended[calFreeBusy], "Busy")
+	})
+	if err != nil {
+		log.Error("resource booking failed", "error", err)
 		return
 	}
+	log.Info("resource booking: accepted")
+	rc.recordBookingDecision(room, org, meeting, mailbox.BookingSourceMeetingRequest, mailbox.BookingAccepted, "")
+	rc.resourceResponse(room, org, booked, respAccepted, "Accepted: ", "Accept", fmt.Sprintf("Your request was accepted by %s.", displayName(room)))
+}
+
+func (rc *reqCtx) bookDeclined(room, org *directory.Recipient, meeting *mailbox.Item, reason string, log *slog.Logger) {
+	if cp, err := rc.attendeeCalendarCopy(room.ID, meeting.Extended[calUID]); err == nil && cp != nil {
+		// An update the resource can no longer host: the booking goes.
+		if err := rc.h.mbx.DeleteItem(rc.ctx, mailbox.Actor{ID: room.ID, Via: "owner"}, room.ID, cp.Key, mailbox.MoveToDeletedItems); err != nil {
+			log.Error("resource booking: old booking not removed", "error", err)
+		}
+	}
 	log.Info("resource booking: declined", "reason", reason)
-	rc.recordBookingDecision(room, organizer, meeting, mailbox.BookingSourceMeetingRequest, mailbox.BookingDeclined, reason) // calendar_log.go
-	rc.bookingReply(room, organizer, meeting, respDeclined, "Declined: "+meeting.Subject,
+	rc.recordBookingDecision(room, org, meeting, mailbox.BookingSourceMeetingRequest, mailbox.BookingDeclined, reason)
+	rc.resourceResponse(room, org, meeting, respDeclined, "Declined: ", "Decline",
 		fmt.Sprintf("Your request was declined by %s. %s", displayName(room), reason))
+}
+
+// forwardForApproval places the meeting Tentative in the resource's
+// calendar and sends the request to its Inbox and its resource delegates.
+func (rc *reqCtx) forwardForApproval(room, org *directory.Recipient, p *directory.CalendarProcessing, meeting *mailbox.Item, kind, reason string, log *slog.Logger) {
+	cp, err := rc.upsertAttendeeCopy(room, org, meeting, kind != "InformationalUpdate", nil)
+	if err != nil {
+		log.Error("resource booking failed", "error", err)
+		return
+	}
+	req := rc.meetingMessage(org, meeting, classMeetingRequest, meeting.Subject, kind, cp)
+	if _, err := rc.h.mbx.Deliver(rc.ctx, mailbox.Actor{ID: room.ID, Via: "owner"}, []string{room.ID}, req); err != nil {
+		log.Error("resource booking: request not delivered", "error", err)
+	}
+	var sent []string
+	if !p.NoForwardToDelegates {
+		for _, id := range p.ResourceDelegates {
+			d := rc.recipient(id)
+			if d == nil || d.Org != room.Org || !d.IsMailbox() || rc.ensure(id) != nil {
+				continue
+			}
+			c := copyMessage(req)
+			c.Extended[mtgFor] = room.ID
+			if _, err := rc.h.mbx.Deliver(rc.ctx, mailbox.Actor{ID: room.ID, Via: "owner"}, []string{id}, c); err == nil {
+				sent = append(sent, d.PrimarySmtpAddress)
+			}
+		}
+	}
+	outcome, why := mailbox.BookingTentative, "placed tentatively (AutoUpdate)"
+	if len(sent) > 0 {
+		outcome, why = mailbox.BookingForwarded, "forwarded to "+strings.Join(sent, ", ")
+	}
+	if reason != "" {
+		why = reason + " " + why
+	}
+	log.Info("resource booking: awaiting a delegate", "outcome", outcome, "reason", why)
+	rc.recordBookingDecision(room, org, meeting, mailbox.BookingSourceMeetingRequest, outcome, why)
+	if p.AutomateProcessing == "AutoAccept" {
+		rc.resourceResponse(room, org, cp, respTentative, "Tentative: ", "Tentative",
+			fmt.Sprintf("Your request was received by %s and is awaiting approval. %s", displayName(room), reason))
+	}
+}
+
+// resourceResponse sends the resource's own response to the organizer.
+func (rc *reqCtx) resourceResponse(room, org *directory.Recipient, meeting *mailbox.Item, class, prefix, kind, body string) {
+	resp := rc.meetingMessage(room, meeting, class, prefix+strings.TrimPrefix(meeting.Subject, "Canceled: "), "", nil)
+	resp.Subject = prefix + rc.organizerSubject(org, meeting)
+	resp.Body, resp.BodyType, resp.Cc = body, "Text", nil
+	resp.To = []mailbox.Address{*addrOf(org)}
+	resp.Extended[mtgResponse] = kind
+	rc.deliverResponse(room, org, resp)
+}
+
+// organizerSubject is the meeting's subject as the organizer wrote it
+// (the resource's copy may have lost it to DeleteSubject).
+func (rc *reqCtx) organizerSubject(org *directory.Recipient, meeting *mailbox.Item) string {
+	if meeting.Mailbox == org.ID {
+		return meeting.Subject
+	}
+	if oc, err := rc.attendeeCalendarCopy(org.ID, meeting.Extended[calUID]); err == nil && oc != nil {
+		return oc.Subject
+	}
+	return meeting.Subject
+}
+
+// resourceCancel removes a cancelled meeting from a resource's calendar; it
+// reports false when the resource does no processing (AutomateProcessing
+// None), so the cancellation is delivered like any other.
+func (rc *reqCtx) resourceCancel(room, org *directory.Recipient, meeting, booked *mailbox.Item) bool {
+	if room.EffectiveCalendarProcessing().AutomateProcessing == "None" {
+		return false
+	}
+	if booked != nil {
+		if err := rc.h.mbx.DeleteItem(rc.ctx, mailbox.Actor{ID: room.ID, Via: "owner"}, room.ID, booked.Key, mailbox.MoveToDeletedItems); err != nil {
+			rc.h.log.Error("resource booking: cancelled meeting not removed", "request", rc.id, "room", room.PrimarySmtpAddress, "error", err)
+			return true
+		}
+	}
+	rc.recordBookingDecision(room, org, meeting, mailbox.BookingSourceMeetingRequest, mailbox.BookingCancelled, "the organizer cancelled the meeting")
+	return true
 }
 
 // calOrganizerKey marks, in a room's booked copy, the organizer's
 // recipient id.
 const calOrganizerKey = "actas:cal:organizer"
 
-// bookingDecline returns why the room declines the meeting ("" = accept).
+// bookingDecline returns why the room declines the meeting from organizer
+// outright ("" = accept): not in BookInPolicy, or a policy violation.
 func (rc *reqCtx) bookingDecline(room, organizer *directory.Recipient, p *directory.CalendarProcessing, cal *mailbox.Folder, meeting *mailbox.Item) string {
+	if !p.AllBookInPolicy && !rc.inPolicy(organizer, p.BookInPolicy) {
+		return "You are not allowed to book this resource."
+	}
+	return rc.bookingViolation(p, cal, meeting)
+}
+
+// bookingViolation returns which rule of the policy the meeting breaks ("" =
+// none). The meeting's own booking (same UID) and Free or cancelled items
+// never conflict.
+func (rc *reqCtx) bookingViolation(p *directory.CalendarProcessing, cal *mailbox.Folder, meeting *mailbox.Item) string {
 	start, _ := calTime(meeting, calStart)
 	end, _ := calTime(meeting, calEnd)
 	if p.MaximumDurationInMinutes > 0 && end.Sub(start) > time.Duration(p.MaximumDurationInMinutes)*time.Minute {
 		return fmt.Sprintf("The meeting is longer than the maximum duration of %d minutes.", p.MaximumDurationInMinutes)
-	}
-	if !p.AllBookInPolicy && !rc.inPolicy(organizer, p.BookInPolicy) {
-		return "You are not allowed to book this resource."
 	}
 	horizon := time.Date(rc.now.Year(), rc.now.Month(), rc.now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, p.BookingWindowInDays+1)
 	var spans []calWindow
@@ -159,7 +242,10 @@ func (rc *reqCtx) bookingDecline(room, organizer *directory.Recipient, p *direct
 		return ""
 	}
 	from, to := spans[0].from, spans[len(spans)-1].to
-	busy, _, e := rc.expandCalendarView(cal, func(it *mailbox.Item) bool { return it.Extended[calFreeBusy] != "Free" }, calWindow{from, to}, 0)
+	uid := meeting.Extended[calUID]
+	busy, _, e := rc.expandCalendarView(cal, func(it *mailbox.Item) bool {
+		return it.Extended[calFreeBusy] != "Free" && it.Extended[calCancelled] != "true" && (uid == "" || it.Extended[calUID] != uid)
+	}, calWindow{from, to}, 0)
 	if e != nil {
 		return "The resource's calendar could not be read."
 	}
@@ -191,16 +277,4 @@ func (rc *reqCtx) inPolicy(organizer *directory.Recipient, ids []string) bool {
 		return nil
 	})
 	return ok
-}
-
-// bookingReply delivers the room's response to the organizer's Inbox.
-func (rc *reqCtx) bookingReply(room, organizer *directory.Recipient, meeting *mailbox.Item, class, subject, body string) {
-	from := &mailbox.Address{Name: displayName(room), Email: room.PrimarySmtpAddress, RoutingType: "SMTP", MailboxType: "Mailbox"}
-	msg := &mailbox.Item{Class: class, Subject: subject, Body: body, BodyType: "Text", From: from, Sender: from,
-		To:           []mailbox.Address{{Name: displayName(organizer), Email: organizer.PrimarySmtpAddress, RoutingType: "SMTP", MailboxType: "Mailbox"}},
-		DateTimeSent: rc.now, DateTimeReceived: rc.now, DateTimeCreated: rc.now,
-		Extended: map[string]string{calStart: meeting.Extended[calStart], calEnd: meeting.Extended[calEnd]}}
-	if _, err := rc.h.mbx.Deliver(rc.ctx, mailbox.Actor{ID: room.ID, Via: "owner"}, []string{organizer.ID}, msg); err != nil {
-		rc.h.log.Error("resource booking: reply not delivered", "request", rc.id, "room", room.PrimarySmtpAddress, "error", err)
-	}
 }

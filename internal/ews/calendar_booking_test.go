@@ -61,10 +61,10 @@ func TestResourceBooking(t *testing.T) {
 	// The decline carries its reason.
 	r := w.mustOK(w.call(w.alice, "", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/></t:AdditionalProperties></m:ItemShape><m:ParentFolderIds>`+distFolder("inbox", nil)+`</m:ParentFolderIds></m:FindItem>`))
 	bodies := map[string]string{}
-	for _, m := range findAll(r.root, "Message") {
+	for _, m := range findAll(r.root, "MeetingResponse") {
 		id := find(m, "ItemId").attr("Id")
 		g := w.mustOK(w.call(w.alice, "", `<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape><t:BodyType>Text</t:BodyType></m:ItemShape><m:ItemIds><t:ItemId Id="`+id+`"/></m:ItemIds></m:GetItem>`))
-		msg := find(g.root, "Message")
+		msg := find(g.root, "MeetingResponse")
 		bodies[msg.childText("Subject")] = msg.childText("Body")
 	}
 	for subj, want := range map[string]string{"Declined: Clash": "already booked", "Declined: Too far": "booking window of 30 days", "Declined: Too long": "maximum duration of 120 minutes"} {
@@ -112,7 +112,7 @@ func TestResourceBooking(t *testing.T) {
 	if got := strings.Join(inbox(), "|"); !strings.Contains(got, "Accepted: Weekly3") {
 		t.Fatalf("allowed conflicts: %s", got)
 	}
-	// AutoUpdate (the default): nothing happens.
+	// AutoUpdate (the default): placed tentatively, no reply.
 	w.update(w.room, func(r *d.Recipient) { r.CalendarProcessing = nil })
 	meet("Quiet", day(6, "09:00"), day(6, "10:00"))
 	if got := strings.Join(inbox(), "|"); strings.Contains(got, "Quiet") {

@@ -295,21 +295,33 @@ func opCreateItem(rc *reqCtx, op *node, w *xw) error {
 			writeErrorMessage(w, "CreateItemResponseMessage", se)
 			continue
 		}
-		it, e := parseNewItem(n)
-		var created *mailbox.Item
-		if e == nil {
+		var it, created *mailbox.Item
+		var e *ewsErr
+		switch n.Local {
+		case "AcceptItem", "TentativelyAcceptItem", "DeclineItem": // meetings.go
+			created, e = rc.respondToMeeting(n, disp, saved)
+		case "CancelCalendarItem":
+			e = rc.cancelCalendarItem(n, disp, saved)
+		default:
+			it, e = parseNewItem(n)
+		}
+		if it != nil && e == nil {
 			if (disp == "SendOnly" || disp == "SendAndSaveCopy") && !isAppointment(it) {
 				e = rc.sendNew(it, saved, disp == "SendAndSaveCopy")
 			} else {
-				created, e = rc.saveDraft(it, saved)
+				owner := rc.user.ID
+				if saved != nil {
+					owner = saved.Mailbox
+				}
+				plan := rc.planMeeting(it, owner, op.attr("SendMeetingInvitations")) // meetings.go
+				if created, e = rc.saveDraft(it, saved); e == nil {
+					rc.sendMeeting(created, plan)
+				}
 			}
 		}
 		if e != nil {
 			writeErrorMessage(w, "CreateItemResponseMessage", e)
 			continue
-		}
-		if created != nil && isAppointment(created) {
-			rc.processResourceBookings(op.attr("SendMeetingInvitations"), created) // calendar_booking.go
 		}
 		okStart(w, "CreateItemResponseMessage")
 		if created != nil {
@@ -344,6 +356,10 @@ func (rc *reqCtx) saveDraft(it *mailbox.Item, saved *mailbox.Folder) (*mailbox.I
 	if e := rc.check(saved.Mailbox, saved, rightCreate, false); e != nil {
 		return nil, e
 	}
+	g, ge := rc.guardCalendarWrite(saved, it, 0) // calendar_guard.go: a resource's calendar
+	if ge != nil {
+		return nil, ge
+	}
 	if saved.Mailbox != rc.user.ID {
 		if it.Extended == nil {
 			it.Extended = map[string]string{}
@@ -361,6 +377,7 @@ func (rc *reqCtx) saveDraft(it *mailbox.Item, saved *mailbox.Folder) (*mailbox.I
 		it.DateTimeCreated = rc.now
 	}
 	created, err := rc.h.mbx.CreateItem(rc.ctx, rc.actor(saved.Mailbox), saved.Mailbox, saved.Key, it)
+	g.done(created)
 	if err != nil {
 		return nil, rc.mapErr(err, "ErrorFolderNotFound")
 	}
@@ -498,7 +515,7 @@ func opUpdateItem(rc *reqCtx, op *node, w *xw) error {
 		e := se
 		var updated *mailbox.Item
 		if e == nil {
-			updated, e = rc.updateItem(ch, cr)
+			updated, e = rc.updateItem(ch, cr, op.attr("SendMeetingInvitationsOrCancellations"))
 		}
 		if e == nil && (disp == "SendOnly" || disp == "SendAndSaveCopy") {
 			e = rc.sendExisting(updated, disp == "SendAndSaveCopy", saved)
@@ -525,7 +542,7 @@ func opUpdateItem(rc *reqCtx, op *node, w *xw) error {
 	return nil
 }
 
-func (rc *reqCtx) updateItem(ch *node, cr string) (*mailbox.Item, *ewsErr) {
+func (rc *reqCtx) updateItem(ch *node, cr, meetingMode string) (*mailbox.Item, *ewsErr) {
 	var ref *node
 	for _, c := range ch.Children {
 		if c.Local == "ItemId" || c.Local == "OccurrenceItemId" || c.Local == "RecurringMasterItemId" {
@@ -552,6 +569,11 @@ func (rc *reqCtx) updateItem(ch *node, cr string) (*mailbox.Item, *ewsErr) {
 	if e := rc.checkItem(it, need); e != nil {
 		return nil, e
 	}
+	g, ge := rc.guardCalendarUpdate(it, ups) // calendar_guard.go: a resource's calendar
+	if ge != nil {
+		return nil, ge
+	}
+	defer g.doneUpdate()
 	ck := ref.attr("ChangeKey")
 	if isOccurrence(it) { // issue 4: saved as an exception of the master
 		if cr == "AlwaysOverwrite" {
@@ -574,6 +596,7 @@ func (rc *reqCtx) updateItem(ch *node, cr string) (*mailbox.Item, *ewsErr) {
 		}
 	}
 	var applyErr *ewsErr
+	var plan *meetingPlan
 	updated, err := rc.h.mbx.UpdateItem(rc.ctx, rc.actor(it.Mailbox), it.Mailbox, it.Key, ck, func(x *mailbox.Item) error {
 		for _, u := range ups {
 			if e := applyUpdate(x, u); e != nil {
@@ -582,6 +605,7 @@ func (rc *reqCtx) updateItem(ch *node, cr string) (*mailbox.Item, *ewsErr) {
 			}
 		}
 		x.LastModified = rc.now
+		plan = rc.planMeeting(x, x.Mailbox, meetingMode) // meetings.go
 		return nil
 	})
 	if applyErr != nil {
@@ -590,6 +614,7 @@ func (rc *reqCtx) updateItem(ch *node, cr string) (*mailbox.Item, *ewsErr) {
 	if err != nil {
 		return nil, rc.mapItemErr(err)
 	}
+	rc.sendMeeting(updated, plan)
 	return updated, nil
 }
 
@@ -611,6 +636,9 @@ func opDeleteItem(rc *reqCtx, op *node, w *xw) error {
 		if e == nil && isOccurrence(it) { // issue 4: recorded in the master
 			e = rc.deleteOccurrence(it)
 		} else if e == nil {
+			if send, _ := sendsInvitations(op.attr("SendMeetingCancellations")); send && isAppointment(it) {
+				rc.cancelMeeting(it) // meetings.go: only an organizer's meeting
+			}
 			if err := rc.h.mbx.DeleteItem(rc.ctx, rc.actor(it.Mailbox), it.Mailbox, it.Key, mode); err != nil {
 				e = rc.mapErr(err, "ErrorItemNotFound")
 			}
@@ -657,8 +685,13 @@ func moveOrCopy(rc *reqCtx, op *node, w *xw, name string) error {
 			e = rc.checkItem(it, rightDelete)
 		}
 		var res *mailbox.Item
+		var g *roomWrite
+		if e == nil {
+			g, e = rc.guardCalendarMove(it, to, name == "MoveItem") // calendar_guard.go: a resource's calendar
+		}
 		if e == nil {
 			res, e = rc.moveCopy(it, to, name == "MoveItem")
+			g.done(res)
 		}
 		if e != nil {
 			writeErrorMessage(w, name+"ResponseMessage", e)

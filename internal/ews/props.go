@@ -95,6 +95,7 @@ const (
 type itemShape struct {
 	bits     uint64
 	cal      uint64  // calendar properties (calendar.go)
+	mtg      uint64  // meeting message properties (meetings_xml.go)
 	ext      []*node // requested ExtendedFieldURIs, echoed as sent
 	bodyType string  // Best, HTML, Text
 }
@@ -103,12 +104,12 @@ func parseItemShape(n *node, getItem bool) itemShape {
 	sh := itemShape{bodyType: "Best"}
 	switch n.childText("BaseShape") {
 	case "Default":
-		sh.bits, sh.cal = shapeDefaultFind, calDefaultFind
+		sh.bits, sh.cal, sh.mtg = shapeDefaultFind, calDefaultFind, mtgAll
 		if getItem {
 			sh.bits, sh.cal = shapeDefaultGet, calAll
 		}
 	case "AllProperties":
-		sh.bits, sh.cal = shapeAll, calAll
+		sh.bits, sh.cal, sh.mtg = shapeAll, calAll, mtgAll
 		if !getItem {
 			sh.bits &^= ipBody | ipAttachments
 		}
@@ -126,6 +127,7 @@ func parseItemShape(n *node, getItem bool) itemShape {
 		case "FieldURI":
 			sh.bits |= itemFieldBits[c.attr("FieldURI")]
 			sh.cal |= calFieldBits[c.attr("FieldURI")]
+			sh.mtg |= mtgFieldBits[c.attr("FieldURI")]
 		case "ExtendedFieldURI":
 			if extKey(c) != "" {
 				sh.ext = append(sh.ext, c)
@@ -179,6 +181,17 @@ func itemElement(it *mailbox.Item) string {
 		return "t:CalendarItem"
 	}
 	c := it.Class
+	if isMeetingMessage(it) { // meetings.go
+		switch {
+		case strings.HasPrefix(c, classMeetingRequest):
+			return "t:MeetingRequest"
+		case strings.HasPrefix(c, classMeetingResp):
+			return "t:MeetingResponse"
+		case strings.HasPrefix(c, classMeetingCancel):
+			return "t:MeetingCancellation"
+		}
+		return "t:MeetingMessage"
+	}
 	if c == "" || strings.HasPrefix(c, "IPM.Note") || strings.HasPrefix(c, "REPORT.") || strings.HasPrefix(c, "IPM.Schedule") {
 		return "t:Message"
 	}
@@ -262,7 +275,8 @@ func (rc *reqCtx) ownerAddress(mbx string) string {
 // writeItem writes one item in schema order with the shape's properties.
 func (rc *reqCtx) writeItem(w *xw, it *mailbox.Item, sh *itemShape) error {
 	el := itemElement(it)
-	msg := el == "t:Message"
+	meeting := strings.HasPrefix(el, "t:Meeting")
+	msg := el == "t:Message" || meeting
 	bits := sh.bits
 	w.start(el)
 	if bits&ipMimeContent != 0 {
@@ -464,6 +478,9 @@ func (rc *reqCtx) writeItem(w *xw, it *mailbox.Item, sh *itemShape) error {
 		if bits&ipReplyTo != 0 && len(it.ReplyTo) > 0 {
 			writeAddressList(w, "t:ReplyTo", it.ReplyTo)
 		}
+	}
+	if meeting {
+		rc.writeMeetingProps(w, it, el, sh) // meetings_xml.go
 	}
 	w.end(el)
 	return nil

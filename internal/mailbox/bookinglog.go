@@ -26,6 +26,7 @@ const (
 	BookingTentative = "Tentative"
 	BookingForwarded = "Forwarded" // sent to the resource delegates
 	BookingRefused   = "Refused"   // a direct write the policy did not allow
+	BookingCancelled = "Cancelled" // the organizer cancelled a booked meeting
 )
 
 // bookingLogKeep is how many decisions a mailbox keeps.

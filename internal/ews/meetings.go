@@ -1,0 +1,699 @@
+package ews
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/actasmail/actas/internal/directory"
+	"github.com/actasmail/actas/internal/mailbox"
+)
+
+// Meetings (issue 4). A calendar item with attendees saved with
+// SendMeetingInvitations SendOnlyToAll or SendToAllAndSaveCopy (CreateItem)
+// or SendMeetingInvitationsOrCancellations other than SendToNone
+// (UpdateItem) is a meeting its mailbox organizes. For every attendee of
+// the organization (distribution groups expanded):
+//
+//   - a user or shared mailbox gets a copy of the meeting in its calendar
+//     (MyResponseType NoResponseReceived, Tentative, IsMeeting, Organizer =
+//     the organizer) and a meeting request (IPM.Schedule.Meeting.Request,
+//     t:MeetingRequest) whose AssociatedCalendarItemId names that copy.
+//     Meeting messages follow the mailbox's delegates: delegates with
+//     ReceiveCopiesOfMeetingMessages get a copy (IsDelegated,
+//     ReceivedRepresenting = the owner) and DeliverMeetingRequests decides
+//     the owner's own: DelegatesOnly none, DelegatesAndMe a full one,
+//     DelegatesAndSendInformationToMe an informational one
+//     (MeetingRequestType PrincipalWantsCopy), NoForward no delegate copies.
+//   - a room or equipment mailbox processes the request by its
+//     Set-CalendarProcessing policy (calendar_booking.go).
+//
+// AcceptItem, TentativelyAcceptItem and DeclineItem (CreateItem) reference
+// a meeting request or the attendee's calendar copy: the copy's response
+// and free/busy change (a decline moves it to Deleted Items), a referenced
+// request is marked processed and moved to Deleted Items, and — unless
+// MessageDisposition is SaveOnly, which leaves the response in Drafts — a
+// meeting response (IPM.Schedule.Meeting.Resp.Pos/Tent/Neg) goes to the
+// organizer, whose tracking of that attendee changes at once. The owner
+// (also through impersonation) answers as themselves; a delegate with
+// Editor on the calendar answers on the owner's behalf (From = owner,
+// Sender = delegate); a room's ResourceDelegates answer for the room.
+// Tracking lives beside the organizer's item (mailbox.MeetingResponses),
+// so a response never changes the item's ChangeKey under its client.
+//
+// Updates: the organizer's item remembers whom it invited and when the
+// meeting was (calInvited, calWhen). An update sends FullUpdate requests
+// (time, location or recurrence changed: responses reset) or
+// InformationalUpdate ones to the attendees kept (SendToAll…), requests to
+// added attendees and cancellations to removed ones (SendOnlyToChanged and
+// SendToChangedAndSaveCopy: only those two). Cancellations
+// (IPM.Schedule.Meeting.Canceled) — from DeleteItem with
+// SendMeetingCancellations SendOnlyToAll/SendToAllAndSaveCopy or
+// CancelCalendarItem — mark attendees' copies IsCancelled ("Canceled: …",
+// Free) and remove the booking from resource calendars.
+//
+// External attendees receive nothing (no outbound transport): logged.
+// Nothing here fails the organizer's request once its own item is saved.
+
+const (
+	classMeetingRequest = "IPM.Schedule.Meeting.Request"
+	classMeetingCancel  = "IPM.Schedule.Meeting.Canceled"
+	classMeetingResp    = "IPM.Schedule.Meeting.Resp."
+	respAccepted        = classMeetingResp + "Pos"
+	respTentative       = classMeetingResp + "Tent"
+	respDeclined        = classMeetingResp + "Neg"
+)
+
+// Reserved Extended keys of meetings (never visible as extended properties).
+const (
+	calMyResponse = "actas:cal:myresponse" // attendee copy: NoResponseReceived, Accept, Tentative, Decline
+	calCancelled  = "actas:cal:cancelled"  // "true" once the organizer cancelled
+	calSeq        = "actas:cal:seq"        // AppointmentSequenceNumber
+	calInvited    = "actas:cal:invited"    // organizer: lower-case addresses invited, "\x00"-joined
+	calWhen       = "actas:cal:when"       // organizer: hash of time, location and recurrence at the last send
+	mtgAssoc      = "actas:mtg:assoc"      // meeting message: id of the associated calendar item
+	mtgType       = "actas:mtg:type"       // MeetingRequestType
+	mtgFor        = "actas:mtg:for"        // delegate's copy: the principal's recipient id
+	mtgProcessed  = "actas:mtg:processed"  // "true" once answered
+	mtgResponse   = "actas:mtg:response"   // meeting response: Accept, Tentative, Decline
+)
+
+// meetingKeys are the Extended keys a meeting's copies and messages carry.
+var meetingKeys = []string{calStart, calEnd, calAllDay, calLocation, calUID, calTZ, calEndTZ, calRecur, calDeleted, calModified, calSeq}
+
+func isMeetingMessage(it *mailbox.Item) bool {
+	return strings.HasPrefix(it.Class, "IPM.Schedule.Meeting.")
+}
+
+// organizerOf returns the organizer's recipient id of an attendee's or
+// resource's copy, "" for an item its own mailbox organizes.
+func organizerOf(it *mailbox.Item) string { return it.Extended[calOrganizerKey] }
+
+func addrOf(r *directory.Recipient) *mailbox.Address {
+	return &mailbox.Address{Name: displayName(r), Email: r.PrimarySmtpAddress, RoutingType: "SMTP", MailboxType: "Mailbox"}
+}
+
+// sendsInvitations reports whether a SendMeetingInvitations(OrCancellations)
+// value sends anything, and whether only to changed attendees.
+func sendsInvitations(mode string) (send, changedOnly bool) {
+	switch mode {
+	case "SendOnlyToAll", "SendToAllAndSaveCopy":
+		return true, false
+	case "SendOnlyToChanged", "SendToChangedAndSaveCopy":
+		return true, true
+	}
+	return false, false
+}
+
+// whenHash identifies the parts of a meeting whose change is a full update.
+func whenHash(it *mailbox.Item) string {
+	h := sha256.New()
+	for _, k := range []string{calStart, calEnd, calAllDay, calLocation, calTZ, calRecur, calDeleted, calModified} {
+		h.Write([]byte(it.Extended[k]))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// meetingPlan is what one send of a meeting delivers.
+type meetingPlan struct {
+	added, kept, removed []string // lower-case addresses
+	full                 bool     // time, location or recurrence changed
+	toKept               bool
+}
+
+func (p *meetingPlan) empty() bool { return len(p.added)+len(p.removed) == 0 && !(p.toKept && len(p.kept) > 0) }
+
+// expandRecipients resolves addresses to the mailboxes of owner's
+// organization, expanding distribution groups; other addresses are
+// external.
+func (rc *reqCtx) expandRecipients(owner string, lists ...[]mailbox.Address) (internal []*directory.Recipient, external []string) {
+	seen := map[string]bool{}
+	_ = rc.h.dir.Read(func(s *directory.State) error {
+		o := s.Recipient(owner)
+		var add func(r *directory.Recipient, depth int)
+		add = func(r *directory.Recipient, depth int) {
+			if seen[r.ID] || depth > 20 {
+				return
+			}
+			seen[r.ID] = true
+			switch {
+			case r.IsMailbox():
+				internal = append(internal, r)
+			case r.IsGroup() && r.Type != directory.RoleGroup:
+				for _, m := range s.Members(r.ID) {
+					if mr := s.Recipient(m); mr != nil {
+						add(mr, depth+1)
+					}
+				}
+			}
+		}
+		for _, list := range lists {
+			for _, a := range list {
+				r := s.RecipientBySMTP(a.Email)
+				if r == nil || o == nil || r.Org != o.Org || !(r.IsMailbox() || r.IsGroup() && r.Type != directory.RoleGroup) {
+					if k := "ext:" + strings.ToLower(a.Email); !seen[k] {
+						seen[k] = true
+						external = append(external, a.Email)
+					}
+					continue
+				}
+				add(r, 0)
+			}
+		}
+		return nil
+	})
+	return internal, external
+}
+
+// planMeeting decides, before the organizer's item is saved in owner's
+// mailbox, what a send delivers, and records on it whom it invited and when.
+func (rc *reqCtx) planMeeting(it *mailbox.Item, owner, mode string) *meetingPlan {
+	send, changedOnly := sendsInvitations(mode)
+	if !send || !isAppointment(it) || organizerOf(it) != "" || isOccurrence(it) {
+		return nil
+	}
+	var prev []string
+	if v := it.Extended[calInvited]; v != "" {
+		prev = strings.Split(v, "\x00")
+	}
+	atts, _ := rc.expandRecipients(owner, it.To, it.Cc, it.Bcc)
+	var cur []string
+	for _, r := range atts {
+		if r.ID != owner {
+			cur = append(cur, strings.ToLower(r.PrimarySmtpAddress))
+		}
+	}
+	if len(cur) == 0 && len(prev) == 0 {
+		return nil
+	}
+	p := &meetingPlan{toKept: !changedOnly, full: it.Extended[calWhen] != "" && it.Extended[calWhen] != whenHash(it)}
+	for _, a := range cur {
+		if slices.Contains(prev, a) {
+			p.kept = append(p.kept, a)
+		} else {
+			p.added = append(p.added, a)
+		}
+	}
+	for _, a := range prev {
+		if !slices.Contains(cur, a) {
+			p.removed = append(p.removed, a)
+		}
+	}
+	if p.empty() {
+		return nil
+	}
+	seq := 0
+	if it.Extended[calInvited] != "" {
+		seq, _ = strconv.Atoi(it.Extended[calSeq])
+		seq++
+	}
+	setExt(it, calSeq, strconv.Itoa(seq))
+	setExt(it, calInvited, strings.Join(cur, "\x00"))
+	setExt(it, calWhen, whenHash(it))
+	return p
+}
+
+// sendMeeting delivers a planned send of the organizer's saved meeting.
+func (rc *reqCtx) sendMeeting(meeting *mailbox.Item, p *meetingPlan) {
+	if p == nil {
+		return
+	}
+	org := rc.recipient(meeting.Mailbox)
+	if org == nil {
+		return
+	}
+	if p.full {
+		if err := rc.h.mbx.SetMeetingResponse(rc.ctx, rc.actor(org.ID), org.ID, meeting.Extended[calUID], "", ""); err != nil {
+			rc.h.log.Error("meeting: tracking not reset", "request", rc.id, "error", err)
+		}
+	}
+	for _, a := range p.removed {
+		if att := rc.orgMailbox(org, a); att != nil {
+			rc.cancelFor(att, org, meeting)
+		}
+	}
+	for _, a := range p.added {
+		if att := rc.orgMailbox(org, a); att != nil {
+			rc.invite(att, org, meeting, "NewMeetingRequest")
+		}
+	}
+	if p.toKept {
+		kind := "InformationalUpdate"
+		if p.full {
+			kind = "FullUpdate"
+		}
+		for _, a := range p.kept {
+			if att := rc.orgMailbox(org, a); att != nil {
+				rc.invite(att, org, meeting, kind)
+			}
+		}
+	}
+	if _, ext := rc.expandRecipients(org.ID, meeting.To, meeting.Cc, meeting.Bcc); len(ext) > 0 {
+		rc.h.log.Warn("meeting: no request sent to external attendees (no outbound mail transport)", "request", rc.id,
+			"organizer", org.PrimarySmtpAddress, "attendees", strings.Join(ext, ", "))
+	}
+}
+
+// orgMailbox finds a mailbox of org's organization by address.
+func (rc *reqCtx) orgMailbox(org *directory.Recipient, addr string) *directory.Recipient {
+	var r *directory.Recipient
+	_ = rc.h.dir.Read(func(s *directory.State) error {
+		r = s.RecipientBySMTP(addr)
+		return nil
+	})
+	if r == nil || r.Org != org.Org || !r.IsMailbox() {
+		return nil
+	}
+	if err := rc.ensure(r.ID); err != nil {
+		rc.h.log.Error("meeting: attendee mailbox unavailable", "request", rc.id, "attendee", addr, "error", err)
+		return nil
+	}
+	return r
+}
+
+// invite sends one attendee a request (kind = MeetingRequestType).
+func (rc *reqCtx) invite(att, org *directory.Recipient, meeting *mailbox.Item, kind string) {
+	if att.Type == directory.RoomMailbox || att.Type == directory.EquipmentMailbox {
+		rc.resourceReceive(att, org, meeting, kind) // calendar_booking.go
+		return
+	}
+	cp, err := rc.upsertAttendeeCopy(att, org, meeting, kind != "InformationalUpdate", nil)
+	if err != nil {
+		rc.h.log.Error("meeting: attendee calendar not updated", "request", rc.id, "attendee", att.PrimarySmtpAddress, "error", err)
+		return
+	}
+	rc.deliverMeetingMessage(att, rc.meetingMessage(org, meeting, classMeetingRequest, meeting.Subject, kind, cp))
+}
+
+// attendeeCalendarCopy finds the copy of a meeting (by UID) in a mailbox's
+// calendar.
+func (rc *reqCtx) attendeeCalendarCopy(mbx, uid string) (*mailbox.Item, error) {
+	cal, err := rc.h.mbx.Distinguished(rc.ctx, mbx, "calendar")
+	if err != nil {
+		return nil, err
+	}
+	items, _, err := rc.h.mbx.Items(rc.ctx, mbx, cal.Key, mailbox.Query{Max: 1, Filter: func(it *mailbox.Item) bool {
+		return isAppointment(it) && it.Extended[calUID] == uid
+	}})
+	if err != nil || len(items) == 0 {
+		return nil, err
+	}
+	return rc.h.mbx.Item(rc.ctx, mbx, items[0].Key)
+}
+
+// upsertAttendeeCopy creates or refreshes att's copy of the meeting; reset
+// asks for a new response. adjust, if set, edits the copy (resource policy).
+func (rc *reqCtx) upsertAttendeeCopy(att, org *directory.Recipient, meeting *mailbox.Item, reset bool, adjust func(*mailbox.Item)) (*mailbox.Item, error) {
+	uid := meeting.Extended[calUID]
+	cur, err := rc.attendeeCalendarCopy(att.ID, uid)
+	if err != nil {
+		return nil, err
+	}
+	fill := func(x *mailbox.Item, fresh bool) {
+		x.Class, x.Subject, x.Body, x.BodyType = appointmentClass, meeting.Subject, meeting.Body, meeting.BodyType
+		x.Sensitivity, x.Importance = meeting.Sensitivity, meeting.Importance
+		x.To, x.Cc, x.Bcc = meeting.To, meeting.Cc, meeting.Bcc
+		x.From, x.Sender = addrOf(org), addrOf(org)
+		x.IsRead, x.IsDraft = true, false
+		if x.Extended == nil {
+			x.Extended = map[string]string{}
+		}
+		for _, k := range meetingKeys {
+			if v, ok := meeting.Extended[k]; ok {
+				x.Extended[k] = v
+			} else {
+				delete(x.Extended, k)
+			}
+		}
+		x.Extended[calOrganizerKey] = org.ID
+		delete(x.Extended, calCancelled)
+		if fresh || reset || x.Extended[calMyResponse] == "" {
+			x.Extended[calMyResponse] = "NoResponseReceived"
+			x.Extended[calFreeBusy] = "Tentative"
+		}
+		if adjust != nil {
+			adjust(x)
+		}
+		x.LastModified = rc.now
+	}
+	actor := mailbox.Actor{ID: att.ID, Via: "owner"}
+	if cur != nil {
+		return rc.h.mbx.UpdateItem(rc.ctx, actor, att.ID, cur.Key, "", func(x *mailbox.Item) error { fill(x, false); return nil })
+	}
+	cal, err := rc.h.mbx.Distinguished(rc.ctx, att.ID, "calendar")
+	if err != nil {
+		return nil, err
+	}
+	x := &mailbox.Item{DateTimeCreated: rc.now, DateTimeReceived: rc.now, DateTimeSent: rc.now}
+	fill(x, true)
+	return rc.h.mbx.CreateItem(rc.ctx, actor, att.ID, cal.Key, x)
+}
+
+// meetingMessage builds a request, cancellation or response about meeting
+// from sender; assoc is the recipient's calendar copy (nil: none yet).
+func (rc *reqCtx) meetingMessage(from *directory.Recipient, meeting *mailbox.Item, class, subject, kind string, assoc *mailbox.Item) *mailbox.Item {
+	msg := &mailbox.Item{Class: class, Subject: subject, Body: meeting.Body, BodyType: meeting.BodyType,
+		Sensitivity: meeting.Sensitivity, Importance: meeting.Importance,
+		From: addrOf(from), Sender: addrOf(from), To: meeting.To, Cc: meeting.Cc,
+		DateTimeSent: rc.now, DateTimeReceived: rc.now, DateTimeCreated: rc.now,
+		Extended: map[string]string{}}
+	for _, k := range meetingKeys {
+		if v, ok := meeting.Extended[k]; ok {
+			msg.Extended[k] = v
+		}
+	}
+	msg.Extended[calFreeBusy] = orDefault(meeting.Extended[calFreeBusy], "Busy")
+	if o := organizerOf(meeting); o != "" {
+		msg.Extended[calOrganizerKey] = o
+	} else {
+		msg.Extended[calOrganizerKey] = meeting.Mailbox
+	}
+	if kind != "" {
+		msg.Extended[mtgType] = kind
+	}
+	if assoc != nil {
+		msg.Extended[mtgAssoc] = itemID(assoc)
+	}
+	return msg
+}
+
+// deliverMeetingMessage puts a meeting message in principal's Inbox and its
+// delegates' per DeliverMeetingRequests (see the file comment).
+func (rc *reqCtx) deliverMeetingMessage(principal *directory.Recipient, msg *mailbox.Item) {
+	set := rc.delegatesOf(principal.ID)
+	var delegates []string
+	for _, d := range set.Delegates {
+		if d.ReceiveCopiesOfMeetingMessages && d.User != principal.ID {
+			delegates = append(delegates, d.User)
+		}
+	}
+	own := msg
+	if len(delegates) > 0 {
+		switch set.DeliverMeetingRequests {
+		case "DelegatesOnly":
+			own = nil
+		case "NoForward":
+			delegates = nil
+		case "DelegatesAndSendInformationToMe":
+			if msg.Class == classMeetingRequest {
+				own = copyMessage(msg)
+				own.Extended[mtgType] = "PrincipalWantsCopy"
+			}
+		}
+	}
+	actor := mailbox.Actor{ID: principal.ID, Via: "owner"}
+	if own != nil {
+		if _, err := rc.h.mbx.Deliver(rc.ctx, actor, []string{principal.ID}, own); err != nil {
+			rc.h.log.Error("meeting: message not delivered", "request", rc.id, "to", principal.PrimarySmtpAddress, "error", err)
+		}
+	}
+	for _, id := range delegates {
+		d := rc.recipient(id)
+		if d == nil || d.Org != principal.Org || !d.IsMailbox() || rc.ensure(id) != nil {
+			continue
+		}
+		cp := copyMessage(msg)
+		cp.Extended[mtgFor] = principal.ID
+		if _, err := rc.h.mbx.Deliver(rc.ctx, actor, []string{id}, cp); err != nil {
+			rc.h.log.Error("meeting: delegate copy not delivered", "request", rc.id, "to", d.PrimarySmtpAddress, "error", err)
+		}
+	}
+}
+
+// copyMessage copies an item with its own Extended map (never nil).
+func copyMessage(it *mailbox.Item) *mailbox.Item {
+	c := *it
+	c.Extended = cloneMap(it.Extended)
+	if c.Extended == nil {
+		c.Extended = map[string]string{}
+	}
+	return &c
+}
+
+// cancelFor tells one attendee that the meeting is cancelled.
+func (rc *reqCtx) cancelFor(att, org *directory.Recipient, meeting *mailbox.Item) {
+	uid := meeting.Extended[calUID]
+	cp, err := rc.attendeeCalendarCopy(att.ID, uid)
+	if err != nil {
+		rc.h.log.Error("meeting: attendee calendar unreadable", "request", rc.id, "attendee", att.PrimarySmtpAddress, "error", err)
+	}
+	if att.Type == directory.RoomMailbox || att.Type == directory.EquipmentMailbox {
+		if rc.resourceCancel(att, org, meeting, cp) { // calendar_booking.go
+			return
+		}
+	}
+	if cp != nil {
+		cp, err = rc.h.mbx.UpdateItem(rc.ctx, mailbox.Actor{ID: att.ID, Via: "owner"}, att.ID, cp.Key, "", func(x *mailbox.Item) error {
+			x.Extended[calCancelled] = "true"
+			x.Extended[calFreeBusy] = "Free"
+			if !strings.HasPrefix(x.Subject, "Canceled: ") {
+				x.Subject = "Canceled: " + x.Subject
+			}
+			x.LastModified = rc.now
+			return nil
+		})
+		if err != nil {
+			rc.h.log.Error("meeting: attendee copy not cancelled", "request", rc.id, "attendee", att.PrimarySmtpAddress, "error", err)
+		}
+	}
+	rc.deliverMeetingMessage(att, rc.meetingMessage(org, meeting, classMeetingCancel, "Canceled: "+meeting.Subject, "", cp))
+}
+
+// cancelMeeting cancels an organizer's meeting with everyone it invited.
+func (rc *reqCtx) cancelMeeting(meeting *mailbox.Item) {
+	org := rc.recipient(meeting.Mailbox)
+	if org == nil || organizerOf(meeting) != "" || meeting.Extended[calInvited] == "" {
+		return
+	}
+	for _, a := range strings.Split(meeting.Extended[calInvited], "\x00") {
+		if att := rc.orgMailbox(org, a); att != nil {
+			rc.cancelFor(att, org, meeting)
+		}
+	}
+	rc.h.log.Info("meeting cancelled", "request", rc.id, "organizer", org.PrimarySmtpAddress, "uid", meeting.Extended[calUID])
+}
+
+// --- responses: AcceptItem, TentativelyAcceptItem, DeclineItem ---
+
+var responseKinds = map[string]struct{ kind, class, prefix, code string }{
+	"AcceptItem":            {"Accept", respAccepted, "Accepted: ", "Accept"},
+	"TentativelyAcceptItem": {"Tentative", respTentative, "Tentative: ", "Tentative"},
+	"DeclineItem":           {"Decline", respDeclined, "Declined: ", "Decline"},
+}
+
+// respondToMeeting runs one AcceptItem/TentativelyAcceptItem/DeclineItem
+// and returns the attendee's calendar item.
+func (rc *reqCtx) respondToMeeting(n *node, disp string, saved *mailbox.Folder) (*mailbox.Item, *ewsErr) {
+	rk := responseKinds[n.Local]
+	refNode := n.child("ReferenceItemId")
+	if refNode == nil || refNode.attr("Id") == "" {
+		return nil, newErr("ErrorInvalidIdEmpty", n.Local+" needs a ReferenceItemId.")
+	}
+	id := refNode.attr("Id")
+	if m, _, ok := decodeOccurrenceID(id); ok { // an occurrence answers for its series
+		id = m
+	}
+	ref, e := rc.loadItem(id)
+	if e != nil {
+		return nil, e
+	}
+	if e := rc.checkItem(ref, rightRead); e != nil {
+		return nil, e
+	}
+	cal := ref
+	switch {
+	case ref.Class == classMeetingRequest:
+		if cal, e = rc.loadItem(ref.Extended[mtgAssoc]); e != nil {
+			return nil, newErr("ErrorItemNotFound", "The calendar item of this meeting request no longer exists.")
+		}
+	case !isAppointment(ref):
+		return nil, newErr("ErrorInvalidReferenceItem", "Only a meeting request or a meeting in a calendar can be accepted, tentatively accepted or declined.")
+	}
+	orgID := organizerOf(cal)
+	if orgID == "" {
+		return nil, newErr("ErrorCalendarIsOrganizerFor"+rk.code, "The organizer of a meeting cannot respond to it.")
+	}
+	if cal.Extended[calCancelled] == "true" {
+		return nil, newErr("ErrorCalendarIsCancelledFor"+rk.code, "The meeting has been cancelled.")
+	}
+	principal := rc.recipient(cal.Mailbox)
+	org := rc.recipient(orgID)
+	if principal == nil {
+		return nil, newErr("ErrorItemNotFound")
+	}
+	resourceDelegate := rc.isResourceDelegate(principal)
+	if !resourceDelegate {
+		if e := rc.checkItem(cal, rightEdit); e != nil {
+			return nil, e
+		}
+	}
+	sends := disp != "SaveOnly"
+	var from, sender *mailbox.Address
+	if sends {
+		if resourceDelegate && principal.ID != rc.user.ID {
+			from, sender = addrOf(principal), addrOf(rc.user)
+		} else if from, sender, e = rc.sendIdentity(principal.ID); e != nil {
+			return nil, e
+		}
+	}
+	actor := rc.actor(principal.ID)
+	updated, err := rc.h.mbx.UpdateItem(rc.ctx, actor, principal.ID, cal.Key, "", func(x *mailbox.Item) error {
+		x.Extended[calMyResponse] = rk.kind
+		switch rk.kind {
+		case "Accept":
+			x.Extended[calFreeBusy] = "Busy"
+		case "Tentative":
+			x.Extended[calFreeBusy] = "Tentative"
+		}
+		x.LastModified = rc.now
+		return nil
+	})
+	if err != nil {
+		return nil, rc.mapItemErr(err)
+	}
+	if rk.kind == "Decline" {
+		if del, e := rc.distinguished(principal.ID, "deleteditems"); e == nil {
+			if moved, err := rc.h.mbx.MoveItem(rc.ctx, actor, principal.ID, updated.Key, del.Key); err == nil {
+				updated = moved
+			}
+		}
+	}
+	if ref.Class == classMeetingRequest {
+		rc.retireRequest(ref)
+	}
+	if principal.Type == directory.RoomMailbox || principal.Type == directory.EquipmentMailbox {
+		outcome := map[string]string{"Accept": mailbox.BookingAccepted, "Tentative": mailbox.BookingTentative, "Decline": mailbox.BookingDeclined}[rk.kind]
+		rc.recordBookingDecision(principal, rc.user, updated, mailbox.BookingSourceDelegate, outcome, "decided by "+rc.user.PrimarySmtpAddress)
+	}
+	resp := rc.meetingMessage(principal, cal, rk.class, rk.prefix+strings.TrimPrefix(cal.Subject, "Canceled: "), "", nil)
+	resp.Body, resp.BodyType = "", "Text"
+	if b := n.child("Body"); b != nil {
+		resp.Body, resp.BodyType = b.Text, orDefault(b.attr("BodyType"), "Text")
+	}
+	resp.Extended[mtgResponse] = rk.kind
+	resp.Cc = nil
+	if org != nil {
+		resp.To = []mailbox.Address{*addrOf(org)}
+	}
+	if !sends {
+		drafts, e := rc.distinguished(principal.ID, "drafts")
+		if e != nil {
+			return nil, e
+		}
+		resp.IsDraft = true
+		if _, err := rc.h.mbx.CreateItem(rc.ctx, actor, principal.ID, drafts.Key, resp); err != nil {
+			return nil, rc.mapItemErr(err)
+		}
+		return updated, nil
+	}
+	resp.From, resp.Sender = from, sender
+	rc.deliverResponse(principal, org, resp)
+	if disp == "SendAndSaveCopy" || disp == "" {
+		dst := saved
+		if dst == nil {
+			var e *ewsErr
+			if dst, e = rc.distinguished(principal.ID, "sentitems"); e != nil {
+				return updated, nil
+			}
+		}
+		cp := copyMessage(resp)
+		cp.IsRead = true
+		if _, err := rc.h.mbx.CreateItem(rc.ctx, actor, dst.Mailbox, dst.Key, cp); err != nil {
+			rc.h.log.Error("meeting: response copy not saved", "request", rc.id, "error", err)
+		}
+	}
+	return updated, nil
+}
+
+// deliverResponse sends a meeting response from attendee to the organizer
+// and records it in the organizer's tracking.
+func (rc *reqCtx) deliverResponse(attendee, org *directory.Recipient, resp *mailbox.Item) {
+	if org == nil || org.Org != attendee.Org || !org.IsMailbox() || rc.ensure(org.ID) != nil {
+		return
+	}
+	uid := resp.Extended[calUID]
+	if err := rc.h.mbx.SetMeetingResponse(rc.ctx, mailbox.Actor{ID: attendee.ID, Via: "owner"}, org.ID, uid,
+		attendee.PrimarySmtpAddress, resp.Extended[mtgResponse]); err != nil {
+		rc.h.log.Error("meeting: response not tracked", "request", rc.id, "organizer", org.PrimarySmtpAddress, "error", err)
+	}
+	msg := copyMessage(resp)
+	if oc, err := rc.attendeeCalendarCopy(org.ID, uid); err == nil && oc != nil {
+		msg.Extended[mtgAssoc] = itemID(oc)
+	}
+	rc.deliverMeetingMessage(org, msg)
+}
+
+// retireRequest marks an answered request processed and moves it to
+// Deleted Items, as Exchange does.
+func (rc *reqCtx) retireRequest(req *mailbox.Item) {
+	a := rc.actor(req.Mailbox)
+	if _, err := rc.h.mbx.UpdateItem(rc.ctx, a, req.Mailbox, req.Key, "", func(x *mailbox.Item) error {
+		x.Extended[mtgProcessed] = "true"
+		x.IsRead = true
+		return nil
+	}); err != nil {
+		return
+	}
+	if del, e := rc.distinguished(req.Mailbox, "deleteditems"); e == nil && del.Key != req.FolderKey {
+		_, _ = rc.h.mbx.MoveItem(rc.ctx, a, req.Mailbox, req.Key, del.Key)
+	}
+}
+
+// isResourceDelegate reports whether the effective user is one of a
+// resource mailbox's ResourceDelegates.
+func (rc *reqCtx) isResourceDelegate(r *directory.Recipient) bool {
+	if r.Type != directory.RoomMailbox && r.Type != directory.EquipmentMailbox {
+		return false
+	}
+	return slices.Contains(r.EffectiveCalendarProcessing().ResourceDelegates, rc.user.ID)
+}
+
+// --- CancelCalendarItem ---
+
+// cancelCalendarItem cancels the organizer's meeting a CancelCalendarItem
+// references and moves it to Deleted Items.
+func (rc *reqCtx) cancelCalendarItem(n *node, disp string, saved *mailbox.Folder) *ewsErr {
+	refNode := n.child("ReferenceItemId")
+	if refNode == nil {
+		return newErr("ErrorInvalidIdEmpty", "CancelCalendarItem needs a ReferenceItemId.")
+	}
+	it, e := rc.loadItem(refNode.attr("Id"))
+	if e != nil {
+		return e
+	}
+	if e := rc.checkItem(it, rightDelete); e != nil {
+		return e
+	}
+	if !isAppointment(it) || organizerOf(it) != "" {
+		return newErr("ErrorCalendarIsNotOrganizer", "Only the organizer can cancel a meeting.")
+	}
+	if b := n.child("NewBodyContent"); b != nil {
+		it.Body, it.BodyType = b.Text, orDefault(b.attr("BodyType"), "Text")
+	}
+	rc.cancelMeeting(it)
+	a := rc.actor(it.Mailbox)
+	if disp == "SendAndSaveCopy" || disp == "" {
+		dst := saved
+		if dst == nil {
+			dst, _ = rc.distinguished(it.Mailbox, "sentitems")
+		}
+		if dst != nil {
+			if org := rc.recipient(it.Mailbox); org != nil {
+				msg := rc.meetingMessage(org, it, classMeetingCancel, "Canceled: "+it.Subject, "", nil)
+				msg.IsRead = true
+				_, _ = rc.h.mbx.CreateItem(rc.ctx, a, dst.Mailbox, dst.Key, msg)
+			}
+		}
+	}
+	del, e := rc.distinguished(it.Mailbox, "deleteditems")
+	if e != nil {
+		return e
+	}
+	if _, err := rc.h.mbx.MoveItem(rc.ctx, a, it.Mailbox, it.Key, del.Key); err != nil {
+		return rc.mapItemErr(err)
+	}
+	return nil
+}
