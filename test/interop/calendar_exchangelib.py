@@ -274,6 +274,29 @@ def _():
     assert "booking window" in got.get(f"Declined: far {RUN}", ""), f"far reply {got.get(f'Declined: far {RUN}')!r}"
 
 
+@case("room_calendar_back_door_checked")
+def _():
+    # room1 is AutoAccept (calendar_test.go): roomsvc, impersonating it,
+    # writes straight into its calendar. A free slot is saved; an
+    # overlapping item is refused like a conflicting meeting request
+    # (ErrorItemSave, ActasReason Conflict) and nothing is written.
+    from exchangelib.errors import ErrorItemSave
+    room = impersonate(ROOM1)
+    base = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) + datetime.timedelta(days=10)
+    base = EWSDateTime.from_datetime(base).astimezone(UTC)
+    at = lambda h, m=0: base + datetime.timedelta(hours=h, minutes=m)  # noqa: E731
+    CalendarItem(account=room, folder=room.calendar, subject=f"direct {RUN}", start=at(9), end=at(10)).save()
+    try:
+        CalendarItem(account=room, folder=room.calendar, subject=f"double {RUN}", start=at(9, 30), end=at(10, 30)).save()
+    except ErrorItemSave as e:
+        assert "already booked" in str(e) and ROOM1 in str(e), f"message {e}"
+    else:
+        raise AssertionError("a conflicting item was saved straight into room1's calendar")
+    CalendarItem(account=room, folder=room.calendar, subject=f"after {RUN}", start=at(10), end=at(11)).save()
+    got = sorted((i.subject, i.start) for i in room.calendar.view(start=base, end=base + datetime.timedelta(days=1)) if RUN in (i.subject or ""))
+    assert got == [(f"after {RUN}", at(10)), (f"direct {RUN}", at(9))], f"room1 calendar {got}"
+
+
 if __name__ == "__main__":
     log(f"exchangelib {exchangelib.__version__} against {EWS_URL}")
     if ENV.get("ACTAS_INTEROP_TRACE"):
