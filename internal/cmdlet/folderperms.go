@@ -163,9 +163,32 @@ func permissionFromRights(c *Call, user string, calendar bool) (mailbox.Permissi
 	return p.Normalize(), nil
 }
 
+// sharingFlags reads -SharingPermissionFlags (None, Delegate,
+// CanViewPrivateItems): whether the user becomes a calendar delegate
+// (receiving the owner's meeting requests) and may see private items.
+func sharingFlags(c *Call) (set, delegate, private bool, err error) {
+	vals := splitValues(c.List("SharingPermissionFlags"))
+	for _, v := range vals {
+		switch strings.ToLower(v) {
+		case "none":
+		case "delegate":
+			delegate = true
+		case "canviewprivateitems":
+			private = true
+		default:
+			return false, false, false, invalidArg("Cannot convert value %q to type \"Microsoft.Exchange.Management.StoreTasks.MailboxFolderPermissionSharingFlags\". Valid values are None, Delegate, CanViewPrivateItems.", v)
+		}
+	}
+	if private && !delegate {
+		return false, false, false, invalidArg("-SharingPermissionFlags CanViewPrivateItems requires Delegate.")
+	}
+	return len(vals) > 0, delegate, private, nil
+}
+
 func changeFolderPermission(c *Call, op string) error {
-	if len(c.List("SharingPermissionFlags")) > 0 {
-		return invalidArg("-SharingPermissionFlags (calendar delegates) is not supported yet.")
+	flagsSet, delegate, private, err := sharingFlags(c)
+	if err != nil {
+		return err
 	}
 	ref, err := resolveFolder(c, c.Str("Identity"))
 	if err != nil {
@@ -197,11 +220,11 @@ func changeFolderPermission(c *Call, op string) error {
 		return &adminapi.Error{Message: fmt.Sprintf("There is no existing permission entry found for user: %s.", shown),
 			Category: "NotSpecified", Exception: "UserNotFoundInPermissionEntryException", Target: shown}
 	}
+	var p mailbox.Permission
 	if op == "remove" {
 		perms = append(perms[:idx], perms[idx+1:]...)
 	} else {
-		p, err := permissionFromRights(c, user, ref.folder.Class == "IPF.Appointment")
-		if err != nil {
+		if p, err = permissionFromRights(c, user, ref.folder.Class == "IPF.Appointment"); err != nil {
 			return err
 		}
 		if idx >= 0 {
@@ -211,20 +234,65 @@ func changeFolderPermission(c *Call, op string) error {
 		}
 	}
 	actor := mailbox.Actor{ID: c.Caller.ID, Via: "admin"}
-	if err := m.SetPermissions(c.ctx, actor, ref.owner.ID, ref.folder.Key, perms); err != nil {
-		return fmt.Errorf("save permissions of %s: %w", ref.path, err)
+	// A calendar delegate (-SharingPermissionFlags Delegate, as in Exchange
+	// Online) is kept in the mailbox's delegate list, whose store write also
+	// sets the calendar entry; removing the entry or the flag ends it.
+	dels, err := m.Delegates(c.ctx, ref.owner.ID)
+	if err != nil {
+		return fmt.Errorf("read delegates of %s: %w", ref.owner.Name, err)
 	}
-	if op != "remove" {
-		for _, p := range perms {
-			if p.User == user {
-				c.Emit(folderPermissionRow(c.S, ref, p))
+	wasDelegate := dels.Find(user) != nil
+	if delegate {
+		if ref.folder.Distinguished != "calendar" || p.Level != "Editor" {
+			return invalidArg("-SharingPermissionFlags Delegate can be used only with -AccessRights Editor on the mailbox's Calendar folder.")
+		}
+		if rr := c.S.Recipient(user); rr == nil || !rr.IsMailbox() {
+			return invalidArg("Only a mailbox user can be a calendar delegate.")
+		}
+		if d := dels.Find(user); d != nil {
+			d.Levels["calendar"], d.ReceiveCopiesOfMeetingMessages, d.ViewPrivateItems = "Editor", true, private
+		} else {
+			dels.Delegates = append(dels.Delegates, mailbox.Delegate{User: user, Levels: map[string]string{"calendar": "Editor"},
+				ReceiveCopiesOfMeetingMessages: true, ViewPrivateItems: private})
+		}
+		if err := m.SetDelegates(c.ctx, actor, ref.owner.ID, dels); err != nil {
+			return fmt.Errorf("save delegates of %s: %w", ref.owner.Name, err)
+		}
+	} else {
+		if wasDelegate && (op == "remove" || flagsSet) && ref.folder.Distinguished == "calendar" {
+			kept := dels.Delegates[:0]
+			for _, d := range dels.Delegates {
+				if d.User != user {
+					kept = append(kept, d)
+				}
+			}
+			dels.Delegates = kept
+			if err := m.SetDelegates(c.ctx, actor, ref.owner.ID, dels); err != nil {
+				return fmt.Errorf("save delegates of %s: %w", ref.owner.Name, err)
 			}
 		}
+		if err := m.SetPermissions(c.ctx, actor, ref.owner.ID, ref.folder.Key, perms); err != nil {
+			return fmt.Errorf("save permissions of %s: %w", ref.path, err)
+		}
+	}
+	if op != "remove" {
+		c.Emit(folderPermissionRow(c.S, ref, p, sharingFlagsOf(dels.Find(user), delegate)))
 	}
 	return nil
 }
 
-func folderPermissionRow(s *d.State, ref *folderRef, p mailbox.Permission) *adminapi.Object {
+// sharingFlagsOf is the SharingPermissionFlags shown for a delegate entry.
+func sharingFlagsOf(d *mailbox.Delegate, isDelegate bool) any {
+	if d == nil || !isDelegate {
+		return nil
+	}
+	if d.ViewPrivateItems {
+		return "Delegate, CanViewPrivateItems"
+	}
+	return "Delegate"
+}
+
+func folderPermissionRow(s *d.State, ref *folderRef, p mailbox.Permission, flags any) *adminapi.Object {
 	user := p.User
 	if r := s.Recipient(p.User); r != nil {
 		user = r.DisplayName
@@ -242,7 +310,7 @@ func folderPermissionRow(s *d.State, ref *folderRef, p mailbox.Permission) *admi
 			{Name: "FolderName", Value: ref.folder.DisplayName},
 			{Name: "User", Value: user},
 			{Name: "AccessRights", Value: []any{level}},
-			{Name: "SharingPermissionFlags", Value: nil},
+			{Name: "SharingPermissionFlags", Value: flags},
 			{Name: "Identity", Value: ref.path},
 		}}
 }
@@ -265,9 +333,16 @@ func getFolderPermission(c *Call) error {
 		}
 		return fmt.Errorf("read permissions of %s: %w", ref.path, err)
 	}
+	dels := &mailbox.DelegateSettings{}
+	if ref.folder.Distinguished == "calendar" {
+		if dels, err = c.reg.mailboxes.Delegates(c.ctx, ref.owner.ID); err != nil {
+			return fmt.Errorf("read delegates of %s: %w", ref.owner.Name, err)
+		}
+	}
 	for _, p := range perms {
 		if only == "" || p.User == only {
-			c.Emit(folderPermissionRow(c.S, ref, p))
+			dl := dels.Find(p.User)
+			c.Emit(folderPermissionRow(c.S, ref, p, sharingFlagsOf(dl, dl != nil && dl.ReceiveCopiesOfMeetingMessages)))
 		}
 	}
 	return nil

@@ -28,6 +28,7 @@ ROOMSVC = ENV["ACTAS_USER_ROOMSVC"]
 ALICE = ENV["ACTAS_USER_ALICE"]
 BOB = ENV["ACTAS_USER_BOB"]
 CAROL = ENV["ACTAS_USER_CAROL"]
+ERIN = ENV["ACTAS_USER_ERIN"]
 ROOM1 = ENV["ACTAS_USER_ROOM"]
 ROOM2 = ENV["ACTAS_USER_ROOM2"]
 ROOM3 = ENV["ACTAS_USER_ROOM3"]
@@ -295,6 +296,116 @@ def _():
     CalendarItem(account=room, folder=room.calendar, subject=f"after {RUN}", start=at(10), end=at(11)).save()
     got = sorted((i.subject, i.start) for i in room.calendar.view(start=base, end=base + datetime.timedelta(days=1)) if RUN in (i.subject or ""))
     assert got == [(f"after {RUN}", at(10)), (f"direct {RUN}", at(9))], f"room1 calendar {got}"
+
+
+# ------------------------------------------------------------- meetings
+
+
+def _meeting_base(days):
+    base = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) + datetime.timedelta(days=days)
+    return EWSDateTime.from_datetime(base).astimezone(UTC)
+
+
+def _find(folder, subject, cls=None, tries=1):
+    got = [m for m in folder.filter(subject=subject) if cls is None or isinstance(m, cls)]
+    return got
+
+
+def _responses(item):
+    out = {}
+    for a in (item.required_attendees or []) + (item.optional_attendees or []) + (item.resources or []):
+        out[a.mailbox.email_address.lower()] = a.response_type
+    return out
+
+
+@case("meeting_accept_decline_update_cancel")
+def _():
+    # Alice invites Carol, Erin and room1 (AutoAccept). Carol accepts from
+    # her meeting request, Erin declines from her calendar; Alice's meeting
+    # tracks the three answers without its ChangeKey moving. A new time is a
+    # full update; a cancellation marks the copies and frees the room.
+    from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingCancellation, MeetingRequest, MeetingResponse
+    alice, carol, erin = own(ALICE), own(CAROL), own(ERIN)
+    base = _meeting_base(9)
+    subject = f"Kickoff {RUN}"
+    item = CalendarItem(account=alice, folder=alice.calendar, subject=subject, start=base + datetime.timedelta(hours=13),
+                        end=base + datetime.timedelta(hours=14), required_attendees=[CAROL],
+                        optional_attendees=[ERIN], resources=[ROOM1])
+    item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    ck = item.changekey
+    reqs = _find(carol.inbox, subject, MeetingRequest)
+    assert len(reqs) == 1, f"carol's requests {reqs}"
+    req = reqs[0]
+    assert req.meeting_request_type == "NewMeetingRequest", f"type {req.meeting_request_type}"
+    assert req.associated_calendar_item_id is not None, "no associated calendar item"
+    assert req.start == item.start and req.organizer.email_address == ALICE, f"request {req.start} {req.organizer}"
+    req.accept(body="See you there")
+    [copy] = list(carol.calendar.filter(subject=subject))
+    assert copy.my_response_type == "Accept" and copy.legacy_free_busy_status == "Busy", f"carol's copy {copy.my_response_type} {copy.legacy_free_busy_status}"
+    [ecopy] = list(erin.calendar.filter(subject=subject))
+    assert ecopy.my_response_type == "NoResponseReceived" and ecopy.legacy_free_busy_status == "Tentative", f"erin's copy {ecopy.my_response_type}"
+    ecopy.decline()
+    resp = {m.subject: m for m in alice.inbox.filter(subject__contains=RUN) if isinstance(m, MeetingResponse)}
+    assert f"Accepted: {subject}" in resp and f"Declined: {subject}" in resp, f"alice's responses {sorted(resp)}"
+    assert resp[f"Accepted: {subject}"].response_type == "Accept", resp[f"Accepted: {subject}"].response_type
+    item.refresh()
+    assert item.changekey == ck, f"change key moved: {ck} -> {item.changekey}"
+    tracked = _responses(item)
+    assert tracked.get(CAROL.lower()) == "Accept" and tracked.get(ERIN.lower()) == "Decline" and tracked.get(ROOM1.lower()) == "Accept", f"tracking {tracked}"
+    assert item.my_response_type == "Organizer", item.my_response_type
+
+    # One hour later: a full update.
+    item.start, item.end = item.start + datetime.timedelta(hours=1), item.end + datetime.timedelta(hours=1)
+    item.save(update_fields=["start", "end"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    [copy] = list(carol.calendar.filter(subject=subject))
+    assert copy.start == item.start and copy.my_response_type == "NoResponseReceived", f"carol's copy after the update {copy.start} {copy.my_response_type}"
+    kinds = sorted(m.meeting_request_type for m in carol.inbox.filter(subject=subject) if isinstance(m, MeetingRequest))
+    assert kinds == ["FullUpdate"], f"carol's inbox requests {kinds}"  # the first was answered and moved to Deleted Items
+    room = impersonate(ROOM1)
+    booked = [b for b in room.calendar.view(start=base, end=base + datetime.timedelta(days=1))]
+    assert len(booked) == 1 and booked[0].start == item.start, f"room after the update {[(b.subject, b.start) for b in booked]}"
+
+    # Cancel.
+    item.cancel()
+    [copy] = list(carol.calendar.filter(subject__contains=subject))
+    assert copy.is_cancelled and copy.subject.startswith("Canceled: "), f"carol's copy {copy.subject} {copy.is_cancelled}"
+    assert any(isinstance(m, MeetingCancellation) for m in carol.inbox.filter(subject__contains=RUN)), "no cancellation in carol's inbox"
+    booked = list(room.calendar.view(start=base, end=base + datetime.timedelta(days=1)))
+    assert booked == [], f"room after the cancellation {[(b.subject, b.start) for b in booked]}"
+    try:
+        copy.accept()
+    except EWSError as e:
+        assert type(e).__name__ == "ErrorCalendarIsCancelledForAccept", describe(e)
+    else:
+        raise AssertionError("accepting a cancelled meeting succeeded")
+
+
+@case("delegate_receives_meeting_requests")
+def _():
+    # calendar_test.go makes Carol Bob's calendar delegate
+    # (-SharingPermissionFlags Delegate: DeliverMeetingRequests stays
+    # DelegatesAndSendInformationToMe). Alice invites Bob: Carol gets the
+    # request on Bob's behalf, Bob an informational copy; Carol accepts for
+    # Bob, and Alice's response comes from Bob, sent by Carol.
+    from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingRequest, MeetingResponse
+    alice, bob, carol = own(ALICE), own(BOB), own(CAROL)
+    ds = list(bob.delegates)
+    assert [d.user_id.primary_smtp_address for d in ds] == [CAROL], f"bob's delegates {[d.user_id for d in ds]}"
+    assert ds[0].receive_copies_of_meeting_messages and ds[0].delegate_permissions.calendar_folder_permission_level == "Editor", f"delegate {ds[0]}"
+    base = _meeting_base(10)
+    subject = f"Quarterly {RUN}"
+    CalendarItem(account=alice, folder=alice.calendar, subject=subject, start=base + datetime.timedelta(hours=9),
+                 end=base + datetime.timedelta(hours=10), required_attendees=[BOB]).save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    reqs = _find(carol.inbox, subject, MeetingRequest)
+    assert len(reqs) == 1 and reqs[0].is_delegated, f"carol's copies {[(r.subject, r.is_delegated) for r in reqs]}"
+    assert reqs[0].received_representing is not None and reqs[0].received_representing.email_address == BOB, f"received representing {reqs[0].received_representing}"
+    own_copy = _find(bob.inbox, subject, MeetingRequest)
+    assert [r.meeting_request_type for r in own_copy] == ["PrincipalWantsCopy"], f"bob's copy {[r.meeting_request_type for r in own_copy]}"
+    reqs[0].accept()
+    [copy] = list(bob.calendar.filter(subject=subject))
+    assert copy.my_response_type == "Accept", f"bob's calendar {copy.my_response_type}"
+    [resp] = [m for m in alice.inbox.filter(subject=f"Accepted: {subject}") if isinstance(m, MeetingResponse)]
+    assert resp.author.email_address == BOB and resp.sender.email_address == CAROL, f"response from {resp.author} sender {resp.sender}"
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ import (
 // The calendar fixture adds to the common one (interop_test.go): two more
 // rooms, two room lists, and roomsvc, a service account whose
 // ApplicationImpersonation is scoped to RecipientTypeDetails -eq
-// 'RoomMailbox' — the room-scheduling product of the first seed guide.
+// 'RoomMailbox' — the room-scheduling product of the first seed guide —
+// and Carol as Bob's calendar delegate (Exchange Online's
+// -SharingPermissionFlags Delegate).
 const calendarFixture = `$pw = ConvertTo-SecureString -String 'Passw0rd!2026' -AsPlainText -Force
 New-Mailbox -Name "Room 2" -Alias room2 -Room
 New-Mailbox -Name "Room 3" -Alias room3 -Room
@@ -21,6 +23,7 @@ New-Mailbox -Name "Room Service" -Alias roomsvc -UserPrincipalName roomsvc@conto
 New-ManagementScope -Name "All Rooms" -RecipientRestrictionFilter "RecipientTypeDetails -eq 'RoomMailbox'"
 New-ManagementRoleAssignment -Name RoomSvcImpersonation -Role ApplicationImpersonation -User roomsvc -CustomRecipientWriteScope "All Rooms"
 Set-CalendarProcessing room1 -AutomateProcessing AutoAccept -BookingWindowInDays 60 -MaximumDurationInMinutes 240
+Add-MailboxFolderPermission -Identity bob@contoso.test:\Calendar -User carol -AccessRights Editor -SharingPermissionFlags Delegate
 `
 
 // calendarSetup adds the calendar fixture and its environment to the
