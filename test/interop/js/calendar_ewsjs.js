@@ -15,6 +15,7 @@ const PW = E.ACTAS_PASSWORD;
 const ROOMSVC = E.ACTAS_USER_ROOMSVC;
 const ALICE = E.ACTAS_USER_ALICE;
 const BOB = E.ACTAS_USER_BOB;
+const ERIN = E.ACTAS_USER_ERIN;
 const ROOM1 = E.ACTAS_USER_ROOM;
 const ROOM2 = E.ACTAS_USER_ROOM2;
 const ROOM3 = E.ACTAS_USER_ROOM3;
@@ -184,6 +185,64 @@ test("room_books_meeting_requests", async () => {
   const declined = found.Items.find((i) => i.Subject === `Declined: clash js ${RUN}`);
   await declined.Load(new ews.PropertySet(ews.BasePropertySet.FirstClassProperties));
   assert(String(declined.Body.Text).includes("already booked"), `reason ${declined.Body.Text}`);
+});
+
+// -------------------------------------------------------------- delegates
+
+test("delegates_receive_and_answer_meeting_requests", async () => {
+  // Alice makes Erin her delegate (calendar Editor, copies of meeting
+  // messages, DelegatesOnly); Bob invites Alice: the request reaches Erin
+  // only, Erin accepts it for Alice, and Bob's response is from Alice, sent
+  // by Erin. Then Erin is removed.
+  const alice = service(ALICE);
+  const mbx = new ews.Mailbox(ALICE);
+  const du = new ews.DelegateUser(ERIN);
+  du.Permissions.CalendarFolderPermissionLevel = ews.DelegateFolderPermissionLevel.Editor;
+  du.ReceiveCopiesOfMeetingMessages = true;
+  const added = await alice.AddDelegates(mbx, ews.MeetingRequestsDeliveryScope.DelegatesOnly, [du]);
+  assert(added.length === 1 && added[0].Result === ews.ServiceResult.Success, `AddDelegates ${added.map((r) => r.ErrorCode)}`);
+  const info = await alice.GetDelegates(mbx, true);
+  assert(info.MeetingRequestsDeliveryScope === ews.MeetingRequestsDeliveryScope.DelegatesOnly, `scope ${info.MeetingRequestsDeliveryScope}`);
+  const mine = info.DelegateUserResponses.map((r) => r.DelegateUser);
+  assert(mine.length === 1 && mine[0].UserId.PrimarySmtpAddress === ERIN, `delegates ${mine.map((d) => d.UserId.PrimarySmtpAddress)}`);
+  assert(mine[0].Permissions.CalendarFolderPermissionLevel === ews.DelegateFolderPermissionLevel.Editor, `level ${mine[0].Permissions.CalendarFolderPermissionLevel}`);
+
+  const bob = service(BOB);
+  const a = new ews.Appointment(bob);
+  a.Subject = `Delegated js ${RUN}`;
+  const day = ews.DateTime.Now.AddDays(12);
+  a.Start = new ews.DateTime(day.ToISOString().slice(0, 10) + "T15:00:00Z");
+  a.End = new ews.DateTime(day.ToISOString().slice(0, 10) + "T16:00:00Z");
+  a.RequiredAttendees.Add(ALICE);
+  await a.Save(new ews.FolderId(WK.Calendar), ews.SendInvitationsMode.SendToAllAndSaveCopy);
+
+  const inboxOf = async (s, owner) => (await s.FindItems(new ews.FolderId(WK.Inbox, new ews.Mailbox(owner)), new ews.ItemView(100))).Items
+    .filter((i) => i.Subject && i.Subject.endsWith(`Delegated js ${RUN}`));
+  const erin = service(ERIN);
+  const erinGot = await inboxOf(erin, ERIN);
+  assert(erinGot.length === 1 && erinGot[0] instanceof ews.MeetingRequest, `erin's inbox ${erinGot.map((i) => i.constructor.name)}`);
+  const aliceGot = await inboxOf(alice, ALICE);
+  assert(aliceGot.length === 0, `DelegatesOnly, yet alice received ${aliceGot.map((i) => i.Subject)}`);
+  const req = erinGot[0];
+  await req.Load(new ews.PropertySet(ews.BasePropertySet.FirstClassProperties));
+  assert(req.IsDelegated === true, `IsDelegated ${req.IsDelegated}`);
+  await req.Accept(true);
+
+  const cal = await view(alice, ALICE, a.Start.ToISOString(), a.End.ToISOString());
+  const copy = cal.find((i) => i.Subject === `Delegated js ${RUN}`);
+  assert(copy && copy.MyResponseType === ews.MeetingResponseType.Accept, `alice's copy ${copy && copy.MyResponseType}`);
+  const resp = (await inboxOf(bob, BOB)).find((i) => i instanceof ews.MeetingResponse);
+  assert(resp, "no meeting response in bob's inbox");
+  await resp.Load(new ews.PropertySet(ews.BasePropertySet.FirstClassProperties));
+  assert(resp.From.Address === ALICE && resp.Sender.Address === ERIN, `response from ${resp.From.Address} sender ${resp.Sender.Address}`);
+  await a.Load(new ews.PropertySet(ews.BasePropertySet.FirstClassProperties));
+  const tracked = a.RequiredAttendees.Items.find((x) => x.Address === ALICE);
+  assert(tracked && tracked.ResponseType === ews.MeetingResponseType.Accept, `bob's tracking ${tracked && tracked.ResponseType}`);
+
+  const removed = await alice.RemoveDelegates(mbx, [new ews.UserId(ERIN)]);
+  assert(removed.length === 1 && removed[0].Result === ews.ServiceResult.Success, `RemoveDelegates ${removed.map((r) => r.ErrorCode)}`);
+  const after = await alice.GetDelegates(mbx, false);
+  assert(after.DelegateUserResponses.length === 0, `delegates left ${after.DelegateUserResponses.length}`);
 });
 
 log(`ews-javascript-api ${require("ews-javascript-api/package.json").version} against ${EWS_URL}`);
