@@ -18,6 +18,9 @@ const (
 	rightEdit                   // edit items (Owned: only items the user created)
 	rightDelete                 // delete items (Owned: likewise)
 	rightOwner                  // rename, delete, set permissions
+	// rightReadMasked is rightRead for a reader that shows private items
+	// masked (GetItem; privacy.go); every other right refuses them.
+	rightReadMasked
 )
 
 // grant is the effective user's access to one folder of a mailbox: full
@@ -37,7 +40,7 @@ func (g grant) can(r right, owned bool) bool {
 	switch r {
 	case rightVisible:
 		return p.IsFolderVisible || p.ReadItems == "FullDetails" || p.IsFolderOwner
-	case rightRead:
+	case rightRead, rightReadMasked:
 		return p.ReadItems == "FullDetails"
 	case rightCreate:
 		return p.CanCreateItems

@@ -255,6 +255,8 @@ type reqCtx struct {
 	// per-request caches
 	owners map[string]*directory.Recipient
 	grants map[string]grant
+	// private caches canViewPrivate per mailbox (privacy.go).
+	private map[string]bool
 	out    *xw // the pooled response buffer
 	// tz is the TimeZoneContext header's zone (nil: none); timezones.go.
 	tz *time.Location

@@ -51,6 +51,9 @@ func (rc *reqCtx) checkItem(it *mailbox.Item, r right) *ewsErr {
 	if !g.can(r, rc.ownedBy(it)) {
 		return newErr("ErrorAccessDenied")
 	}
+	if r != rightReadMasked && rc.hidesPrivate(it) { // privacy.go: GetItem shows it masked
+		return newErr("ErrorAccessDenied", "The item is private.")
+	}
 	return nil
 }
 
@@ -254,7 +257,7 @@ func opGetItem(rc *reqCtx, op *node, w *xw) error {
 	for _, ref := range itemRefs(op.child("ItemIds")) {
 		it, e := rc.itemRef(ref)
 		if e == nil {
-			e = rc.checkItem(it, rightRead)
+			e = rc.checkItem(it, rightReadMasked)
 		}
 		if e != nil {
 			writeErrorMessage(w, "GetItemResponseMessage", e)

@@ -274,6 +274,9 @@ func (rc *reqCtx) ownerAddress(mbx string) string {
 
 // writeItem writes one item in schema order with the shape's properties.
 func (rc *reqCtx) writeItem(w *xw, it *mailbox.Item, sh *itemShape) error {
+	if it.Mailbox != rc.user.ID && rc.hidesPrivate(it) { // privacy.go
+		it = maskedPrivate(it)
+	}
 	el := itemElement(it)
 	meeting := strings.HasPrefix(el, "t:Meeting")
 	msg := el == "t:Message" || meeting
@@ -422,7 +425,7 @@ func (rc *reqCtx) writeItem(w *xw, it *mailbox.Item, sh *itemShape) error {
 		w.elemBool("t:Delete", g.can(rightDelete, owned))
 		w.elemBool("t:Modify", g.can(rightEdit, owned))
 		w.elemBool("t:Read", g.can(rightRead, owned))
-		w.elemBool("t:ViewPrivateItems", g.full)
+		w.elemBool("t:ViewPrivateItems", rc.canViewPrivate(it.Mailbox))
 		w.end("t:EffectiveRights")
 	}
 	if bits&ipLastModifiedName != 0 {
