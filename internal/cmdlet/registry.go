@@ -65,7 +65,7 @@ type Registry struct {
 // New returns a registry with every Actas cmdlet.
 func New(dir *d.Directory, log *slog.Logger) *Registry {
 	r := &Registry{dir: dir, defs: map[string]*Def{}, log: log, now: time.Now}
-	for _, group := range [][]*Def{recipientCmdlets(), groupCmdlets(), rbacCmdlets(), permissionCmdlets(), folderPermissionCmdlets(), throttlingCmdlets(), calendarProcessingCmdlets(), calendarLogCmdlets()} {
+	for _, group := range [][]*Def{recipientCmdlets(), groupCmdlets(), rbacCmdlets(), permissionCmdlets(), folderPermissionCmdlets(), throttlingCmdlets(), calendarProcessingCmdlets(), calendarLogCmdlets(), calendarConfigCmdlets()} {
 		for _, def := range group {
 			r.defs[strings.ToLower(def.Name)] = def
 		}

@@ -71,6 +71,10 @@ type Recipient struct {
 	// internal/cmdlet/calendarprocessing.go); nil until the cmdlet first
 	// sets one, meaning Exchange's defaults (DefaultCalendarProcessing).
 	CalendarProcessing *CalendarProcessing `json:"calendarProcessing,omitempty"`
+	// CalendarConfiguration holds Set-MailboxCalendarConfiguration's
+	// working hours (issue 4); nil until a cmdlet sets one, meaning the
+	// defaults (DefaultCalendarConfiguration).
+	CalendarConfiguration *CalendarConfiguration `json:"calendarConfiguration,omitempty"`
 	// Group settings.
 	MemberJoinRestriction              string    `json:"memberJoinRestriction,omitempty"`
 	MemberDepartRestriction            string    `json:"memberDepartRestriction,omitempty"`
@@ -92,7 +96,45 @@ func (r *Recipient) Clone() *Recipient {
 	if r.CalendarProcessing != nil {
 		c.CalendarProcessing = r.CalendarProcessing.Clone()
 	}
+	if r.CalendarConfiguration != nil {
+		c.CalendarConfiguration = r.CalendarConfiguration.Clone()
+	}
 	return &c
+}
+
+// CalendarConfiguration is a mailbox's working hours
+// (Set-MailboxCalendarConfiguration): a Windows time zone name, the start
+// and end of the working day in minutes after midnight in that zone, and the
+// working days (time.Weekday names, Sunday first).
+type CalendarConfiguration struct {
+	WorkingHoursTimeZone  string   `json:"workingHoursTimeZone"`
+	WorkingHoursStartTime int      `json:"workingHoursStartTime"`
+	WorkingHoursEndTime   int      `json:"workingHoursEndTime"`
+	WorkDays              []string `json:"workDays"`
+}
+
+// Clone returns a deep copy.
+func (c *CalendarConfiguration) Clone() *CalendarConfiguration {
+	x := *c
+	x.WorkDays = append([]string(nil), c.WorkDays...)
+	return &x
+}
+
+// DefaultCalendarConfiguration is the working hours of a mailbox nobody
+// configured: Monday to Friday, 08:00 to 17:00, as Exchange's, in UTC
+// (Exchange takes the zone from the mailbox's regional settings, which
+// Actas does not keep).
+func DefaultCalendarConfiguration() *CalendarConfiguration {
+	return &CalendarConfiguration{WorkingHoursTimeZone: "UTC", WorkingHoursStartTime: 8 * 60, WorkingHoursEndTime: 17 * 60,
+		WorkDays: []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"}}
+}
+
+// EffectiveCalendarConfiguration is r's working hours, defaults included.
+func (r *Recipient) EffectiveCalendarConfiguration() *CalendarConfiguration {
+	if r.CalendarConfiguration != nil {
+		return r.CalendarConfiguration
+	}
+	return DefaultCalendarConfiguration()
 }
 
 // CalendarProcessing is a mailbox's resource booking policy

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/actasmail/actas/internal/calendar"
+	"github.com/actasmail/actas/internal/directory"
 	"github.com/actasmail/actas/internal/mailbox"
 )
 
@@ -32,8 +34,10 @@ import (
 //     1 Tentative, 2 Busy, 3 OOF, 4 NoData, 5 WorkingElsewhere), the
 //     strongest status overlapping it (OOF > Busy > Tentative >
 //     WorkingElsewhere > Free).
-//   - Working hours: Monday–Friday 08:00–17:00 in the mailbox's zone. The
-//     directory has no per-mailbox time zone yet, so that zone is UTC.
+//   - Working hours: the mailbox's Set-MailboxCalendarConfiguration
+//     (WorkingHoursTimeZone, start and end, WorkDays), by default Monday–
+//     Friday 08:00–17:00 UTC; the TimeZone is that zone's rule in the
+//     window's first year.
 //   - Limits: at most 100 mailboxes, a window of at most 42 days, an
 //     interval of 5–1440 minutes; beyond them every entry gets the error.
 //   - The response has no ResponseMessages wrapper (ews-protocol.md fact 16).
@@ -330,7 +334,7 @@ func (rc *reqCtx) freeBusyOf(w *xw, req *availRequest, addr string) {
 		}
 		w.end("t:CalendarEventArray")
 	}
-	writeWorkingHours(w, time.UTC, req.from.Year())
+	writeWorkingHours(w, r.EffectiveCalendarConfiguration(), req.from.Year())
 	w.end("m:FreeBusyView")
 }
 
@@ -383,9 +387,15 @@ func mergedFreeBusy(events []availEvent, from, to time.Time, interval int) strin
 	return string(out)
 }
 
-// writeWorkingHours writes the default working hours (Monday–Friday
-// 08:00–17:00) in loc, with loc's rule as a SerializableTimeZone.
-func writeWorkingHours(w *xw, loc *time.Location, year int) {
+// writeWorkingHours writes a mailbox's working hours
+// (Set-MailboxCalendarConfiguration, defaults when unset): the zone's rule
+// in year as a SerializableTimeZone, and one WorkingPeriod for the working
+// days (none when there are none).
+func writeWorkingHours(w *xw, cfg *directory.CalendarConfiguration, year int) {
+	loc, err := calendar.Location(cfg.WorkingHoursTimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
 	r := ruleFor(loc, year)
 	w.start("t:WorkingHours")
 	w.start("t:TimeZone")
@@ -413,11 +423,13 @@ func writeWorkingHours(w *xw, loc *time.Location, year int) {
 	}
 	w.end("t:TimeZone")
 	w.start("t:WorkingPeriodArray")
-	w.start("t:WorkingPeriod")
-	w.elem("t:DayOfWeek", "Monday Tuesday Wednesday Thursday Friday")
-	w.elem("t:StartTimeInMinutes", "480")
-	w.elem("t:EndTimeInMinutes", "1020")
-	w.end("t:WorkingPeriod")
+	if len(cfg.WorkDays) > 0 {
+		w.start("t:WorkingPeriod")
+		w.elem("t:DayOfWeek", strings.Join(cfg.WorkDays, " "))
+		w.elem("t:StartTimeInMinutes", strconv.Itoa(cfg.WorkingHoursStartTime))
+		w.elem("t:EndTimeInMinutes", strconv.Itoa(cfg.WorkingHoursEndTime))
+		w.end("t:WorkingPeriod")
+	}
 	w.end("t:WorkingPeriodArray")
 	w.end("t:WorkingHours")
 }

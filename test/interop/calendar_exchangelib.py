@@ -237,7 +237,16 @@ def _():
     for v in (v1, v2, v3):
         assert v.view_type == "FreeBusyMerged", f"view type {v.view_type}"
         assert all(e.details is None for e in v.calendar_events or []), "details without permission"
-        assert v.working_hours and v.working_hours[0].start.hour == 8 and v.working_hours[0].end.hour == 17, f"working hours {v.working_hours}"
+    # Working hours: room1 and room3 have the defaults (Monday-Friday
+    # 08:00-17:00 UTC); room2 is set to Monday-Thursday 07:30-16:00 in
+    # W. Europe Standard Time (calendar_test.go).
+    for v in (v1, v3):
+        wh = v.working_hours
+        assert wh and (wh[0].start.hour, wh[0].end.hour, len(wh[0].weekdays)) == (8, 17, 5), f"working hours {wh}"
+        assert v.working_hours_timezone.bias == 0, f"zone {v.working_hours_timezone}"
+    wh, tz = v2.working_hours, v2.working_hours_timezone
+    assert wh and (wh[0].start.strftime("%H:%M"), wh[0].end.strftime("%H:%M"), len(wh[0].weekdays)) == ("07:30", "16:00", 4), f"room2 working hours {wh}"
+    assert (tz.bias, tz.daylight_time.bias, tz.daylight_time.iso_month, tz.standard_time.iso_month) == (-60, -60, 3, 10), f"room2 zone {tz}"
     def spans(v):
         return [(e.start.strftime("%H:%M"), e.end.strftime("%H:%M"), e.busy_type) for e in v.calendar_events or []]
     assert spans(v1) == [("09:00", "10:00", "Busy")], f"room1 {spans(v1)}"

@@ -24,6 +24,7 @@ New-ManagementScope -Name "All Rooms" -RecipientRestrictionFilter "RecipientType
 New-ManagementRoleAssignment -Name RoomSvcImpersonation -Role ApplicationImpersonation -User roomsvc -CustomRecipientWriteScope "All Rooms"
 Set-CalendarProcessing room1 -AutomateProcessing AutoAccept -BookingWindowInDays 60 -MaximumDurationInMinutes 240
 Add-MailboxFolderPermission -Identity bob@contoso.test:\Calendar -User carol -AccessRights Editor -SharingPermissionFlags Delegate
+Set-MailboxCalendarConfiguration room2 -WorkingHoursTimeZone "W. Europe Standard Time" -WorkingHoursStartTime 07:30:00 -WorkingHoursEndTime 16:00:00 -WorkDays Monday,Tuesday,Wednesday,Thursday
 `
 
 // calendarSetup adds the calendar fixture and its environment to the
