@@ -582,7 +582,11 @@ func (rc *reqCtx) updateItem(ch *node, cr, meetingMode string) (*mailbox.Item, *
 		if cr == "AlwaysOverwrite" {
 			ck = ""
 		}
-		return rc.updateOccurrence(it, ups, ck)
+		occ, e := rc.updateOccurrence(it, ups, ck)
+		if e == nil {
+			rc.sendSeriesChange(it, meetingMode) // meetings.go
+		}
+		return occ, e
 	}
 	if cr == "AlwaysOverwrite" {
 		ck = ""
@@ -637,7 +641,9 @@ func opDeleteItem(rc *reqCtx, op *node, w *xw) error {
 			e = rc.checkItem(it, rightDelete)
 		}
 		if e == nil && isOccurrence(it) { // issue 4: recorded in the master
-			e = rc.deleteOccurrence(it)
+			if e = rc.deleteOccurrence(it); e == nil {
+				rc.sendSeriesChange(it, op.attr("SendMeetingCancellations")) // meetings.go
+			}
 		} else if e == nil {
 			if send, _ := sendsInvitations(op.attr("SendMeetingCancellations")); send && isAppointment(it) {
 				rc.cancelMeeting(it) // meetings.go: only an organizer's meeting

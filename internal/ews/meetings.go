@@ -54,6 +54,10 @@ import (
 // CancelCalendarItem — mark attendees' copies IsCancelled ("Canceled: …",
 // Free) and remove the booking from resource calendars.
 //
+// A change to one occurrence of a series (UpdateItem or DeleteItem of an
+// occurrence) sends the series again as an InformationalUpdate
+// (sendSeriesChange): responses are per series, not per occurrence.
+//
 // External attendees receive nothing (no outbound transport): logged.
 // Nothing here fails the organizer's request once its own item is saved.
 
@@ -255,6 +259,21 @@ func (rc *reqCtx) sendMeeting(meeting *mailbox.Item, p *meetingPlan) {
 		rc.h.log.Warn("meeting: no request sent to external attendees (no outbound mail transport)", "request", rc.id,
 			"organizer", org.PrimarySmtpAddress, "attendees", strings.Join(ext, ", "))
 	}
+}
+
+// sendSeriesChange sends the attendees of an organizer's series the series
+// again after one occurrence was changed or deleted (occ is any occurrence
+// of it). It is an informational update: responses to the series stand,
+// and the attendees' copies carry the new exception or deletion.
+func (rc *reqCtx) sendSeriesChange(occ *mailbox.Item, mode string) {
+	if send, _ := sendsInvitations(mode); !send {
+		return
+	}
+	master, err := rc.h.mbx.Item(rc.ctx, occ.Mailbox, occ.Key)
+	if err != nil || organizerOf(master) != "" || master.Extended[calInvited] == "" {
+		return
+	}
+	rc.sendMeeting(master, &meetingPlan{kept: strings.Split(master.Extended[calInvited], "\x00"), toKept: true})
 }
 
 // orgMailbox finds a mailbox of org's organization by address.

@@ -265,3 +265,33 @@ func dump(n *node) string {
 	walk(n, 0)
 	return b.String()
 }
+
+func TestMeetingSeriesOccurrences(t *testing.T) {
+	w := newMeetingWorld(t)
+	r := w.mustOK(w.call(w.alice, "", `<m:CreateItem SendMeetingInvitations="SendToAllAndSaveCopy"><m:SavedItemFolderId>`+distFolder("calendar", nil)+`</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>Standup</t:Subject>`+
+		`<t:Start>`+w.day(1, "09:00")+`</t:Start><t:End>`+w.day(1, "09:15")+`</t:End>`+
+		`<t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NumberedRecurrence><t:StartDate>`+w.day(1, "00:00")[:10]+`</t:StartDate><t:NumberOfOccurrences>5</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>`+
+		attendeesXML("RequiredAttendees", w.bob)+`</t:CalendarItem></m:Items></m:CreateItem>`))
+	master := find(r.root, "ItemId").attr("Id")
+	w.mustOK(w.respond(w.bob, "AcceptItem", w.only(w.bob, "inbox", "MeetingRequest"), "SendOnly"))
+
+	// Move the second occurrence an hour later and delete the third, both sent.
+	w.mustOK(w.call(w.alice, "", `<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToAllAndSaveCopy"><m:ItemChanges><t:ItemChange><t:OccurrenceItemId RecurringMasterId="`+master+`" InstanceIndex="2"/><t:Updates>`+
+		`<t:SetItemField><t:FieldURI FieldURI="calendar:Start"/><t:CalendarItem><t:Start>`+w.day(2, "10:00")+`</t:Start></t:CalendarItem></t:SetItemField>`+
+		`<t:SetItemField><t:FieldURI FieldURI="calendar:End"/><t:CalendarItem><t:End>`+w.day(2, "10:15")+`</t:End></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`))
+	occ3 := w.mustOK(w.call(w.alice, "", `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:ItemIds><t:OccurrenceItemId RecurringMasterId="`+master+`" InstanceIndex="3"/></m:ItemIds></m:GetItem>`))
+	w.mustOK(w.call(w.alice, "", `<m:DeleteItem DeleteType="MoveToDeletedItems" SendMeetingCancellations="SendToAllAndSaveCopy"><m:ItemIds><t:ItemId Id="`+find(occ3.root, "ItemId").attr("Id")+`"/></m:ItemIds></m:DeleteItem>`))
+
+	v := w.mustOK(w.call(w.bob, "", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape><m:CalendarView StartDate="`+w.day(0, "00:00")+`" EndDate="`+w.day(7, "00:00")+`"/><m:ParentFolderIds>`+distFolder("calendar", nil)+`</m:ParentFolderIds></m:FindItem>`))
+	var starts []string
+	for _, ci := range findAll(v.root, "CalendarItem") {
+		starts = append(starts, ci.childText("Start")[:16])
+		if ci.childText("MyResponseType") != "Accept" {
+			t.Fatalf("bob's response reset by an occurrence change:\n%s", v.body)
+		}
+	}
+	want := []string{w.day(1, "09:00")[:16], w.day(2, "10:00")[:16], w.day(4, "09:00")[:16], w.day(5, "09:00")[:16]}
+	if strings.Join(starts, ",") != strings.Join(want, ",") {
+		t.Fatalf("bob's series: %v, want %v", starts, want)
+	}
+}
