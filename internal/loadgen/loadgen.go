@@ -1,7 +1,10 @@
 // Package loadgen measures Actas under load: it builds a throwaway Actas
 // in-process (store, directory, mailboxes, EWS on a loopback listener),
 // populates mailboxes, and drives the EWS endpoint over HTTP from simulated
-// service accounts that impersonate the mailboxes, as a sync engine does.
+// service accounts that impersonate the mailboxes, as a sync engine does:
+// first the initial SyncFolderItems of every Inbox, then (stream.go)
+// streaming subscriptions on the Inboxes while new mail is delivered, timing
+// each event from delivery to the client and measuring resident memory.
 package loadgen
 
 import (
@@ -14,7 +17,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +28,7 @@ import (
 	d "github.com/actasmail/actas/internal/directory"
 	"github.com/actasmail/actas/internal/ews"
 	"github.com/actasmail/actas/internal/mailbox"
+	"github.com/actasmail/actas/internal/notify"
 	"github.com/actasmail/actas/internal/server"
 	"github.com/actasmail/actas/internal/store"
 )
@@ -38,7 +41,14 @@ type Config struct {
 	Accounts    int    // service accounts, each syncing its share of the mailboxes
 	Concurrency int    // requests in flight per account
 	PageSize    int    // MaxChangesReturned (1-512)
-	Log         io.Writer
+	// The streaming phase, after the initial sync (skipped when
+	// Subscriptions is 0): Subscriptions streaming subscriptions on the
+	// Inboxes, spread evenly over the mailboxes, then Deliveries new
+	// messages at Rate per second (0: back to back).
+	Subscriptions int
+	Deliveries    int
+	Rate          float64
+	Log           io.Writer
 }
 
 // Result is what a run measured.
@@ -51,9 +61,18 @@ type Result struct {
 	ItemsPerSecond                                    float64
 	RequestLatencyP50, RequestLatencyP99              time.Duration
 	HeapAfterMB                                       float64
+	Stream                                            *StreamResult // nil without the streaming phase
 }
 
 func (r *Result) String() string {
+	s := r.syncString()
+	if r.Stream != nil {
+		s += "\n" + r.Stream.String()
+	}
+	return s
+}
+
+func (r *Result) syncString() string {
 	return fmt.Sprintf("initial sync: %d mailboxes x %d items by %d service accounts (%d in flight each): %d items in %s = %.0f items/s; %d SyncFolderItems requests, latency p50 %s p99 %s; populate %s; heap after %.0f MB",
 		r.Mailboxes, r.ItemsPerMailbox, r.Accounts, r.Concurrency, r.ItemsSynced, r.SyncElapsed.Round(time.Millisecond), r.ItemsPerSecond,
 		r.Requests, r.RequestLatencyP50.Round(time.Microsecond), r.RequestLatencyP99.Round(time.Microsecond), r.Populate.Round(time.Millisecond), r.HeapAfterMB)
@@ -65,6 +84,9 @@ const benchPassword = "Bench-Passw0rd-2026"
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Mailboxes <= 0 || cfg.Items < 0 || cfg.Accounts <= 0 || cfg.Concurrency <= 0 {
 		return nil, errors.New("mailboxes, accounts and concurrency must be positive")
+	}
+	if cfg.Subscriptions < 0 || cfg.Deliveries < 0 || cfg.Rate < 0 {
+		return nil, errors.New("subscriptions, deliveries and rate must not be negative")
 	}
 	if cfg.PageSize <= 0 || cfg.PageSize > 512 {
 		cfg.PageSize = 512
@@ -97,7 +119,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	boxes := mailbox.Open(st.DB())
 	reg.SetMailboxes(boxes)
 	srv := server.New(reg, log)
-	srv.EWS = ews.New(directory, boxes, srv.Authenticate, log, ews.Options{AuthError: server.WriteAuthError})
+	ewsHandler := ews.New(directory, boxes, srv.Authenticate, log, ews.Options{AuthError: server.WriteAuthError})
+	srv.EWS = ewsHandler
+	// Each account holds its share of the streaming connections (200
+	// subscriptions each), as a throttling policy's HangingConnectionLimit
+	// would allow.
+	perAccount := (cfg.Subscriptions/cfg.Accounts + maxIDsPerConnection) / maxIDsPerConnection
+	ewsHandler.SetBudgets(func(string) notify.Budget {
+		return notify.Budget{Streaming: max(perAccount+1, notify.DefaultBudget.Streaming)}
+	})
 
 	res := &Result{Mailboxes: cfg.Mailboxes, ItemsPerMailbox: cfg.Items, Accounts: cfg.Accounts, Concurrency: cfg.Concurrency}
 	start := time.Now()
@@ -215,10 +245,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if want := int64(cfg.Mailboxes * cfg.Items); res.ItemsSynced != want {
 		return res, fmt.Errorf("synced %d items, want %d: the sync lost or repeated changes", res.ItemsSynced, want)
 	}
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	res.HeapAfterMB = float64(ms.HeapAlloc) / (1 << 20)
+	res.HeapAfterMB = mb(readMemory().Heap)
+	say("%s", res.syncString())
+	if cfg.Subscriptions > 0 {
+		env := streamEnv{url: url, client: client, boxes: boxes, mbxIDs: mbxIDs, sender: actor,
+			accounts: cfg.Accounts, concurrency: cfg.Concurrency, say: say}
+		if res.Stream, err = runStreaming(ctx, env, cfg.Subscriptions, cfg.Deliveries, cfg.Rate); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
 }
 
@@ -233,31 +268,17 @@ func syncMailbox(ctx context.Context, client *http.Client, url, svc, smtp string
 		if state != "" {
 			stateEl = "<m:SyncState>" + state + "</m:SyncState>"
 		}
-		body := `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">` +
-			`<soap:Header><t:RequestServerVersion Version="Exchange2016"/><t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>` + smtp + `</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></soap:Header>` +
-			`<soap:Body><m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="inbox"/></m:SyncFolderId>` +
-			stateEl + fmt.Sprintf("<m:MaxChangesReturned>%d</m:MaxChangesReturned></m:SyncFolderItems></soap:Body></soap:Envelope>", page)
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		req.SetBasicAuth(svc, benchPassword)
-		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-		req.Header.Set("X-AnchorMailbox", smtp)
+		body := envelope(smtp, `<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="inbox"/></m:SyncFolderId>`+
+			stateEl+fmt.Sprintf("<m:MaxChangesReturned>%d</m:MaxChangesReturned></m:SyncFolderItems>", page))
 		t0 := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		data, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		data, status, err := post(ctx, client, url, svc, smtp, body)
 		lats = append(lats, time.Since(t0))
 		reqs++
 		if err != nil {
-			return 0, 0, nil, err
+			return 0, 0, nil, fmt.Errorf("SyncFolderItems for %s: %w", smtp, err)
 		}
-		if resp.StatusCode != http.StatusOK || !bytes.Contains(data, []byte(`ResponseClass="Success"`)) {
-			return 0, 0, nil, fmt.Errorf("SyncFolderItems for %s: HTTP %d: %.400s", smtp, resp.StatusCode, data)
+		if status != http.StatusOK || !bytes.Contains(data, []byte(`ResponseClass="Success"`)) {
+			return 0, 0, nil, fmt.Errorf("SyncFolderItems for %s: HTTP %d: %.400s", smtp, status, data)
 		}
 		total += bytes.Count(data, []byte("<t:Create>"))
 		state = between(data, "<m:SyncState>", "</m:SyncState>")
@@ -268,6 +289,43 @@ func syncMailbox(ctx context.Context, client *http.Client, url, svc, smtp string
 			return 0, 0, nil, fmt.Errorf("SyncFolderItems for %s: no SyncState: %.400s", smtp, data)
 		}
 	}
+}
+
+// envelope wraps an EWS operation in a SOAP envelope impersonating smtp.
+func envelope(smtp, op string) string {
+	return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">` +
+		`<soap:Header><t:RequestServerVersion Version="Exchange2016"/><t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>` + smtp + `</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></soap:Header>` +
+		`<soap:Body>` + op + `</soap:Body></soap:Envelope>`
+}
+
+// newRequest is an EWS POST as svc, anchored on the impersonated mailbox.
+func newRequest(ctx context.Context, url, svc, smtp, body string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(svc, benchPassword)
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("X-AnchorMailbox", smtp)
+	return req, nil
+}
+
+// post sends one EWS request and reads the whole response.
+func post(ctx context.Context, client *http.Client, url, svc, smtp, body string) ([]byte, int, error) {
+	req, err := newRequest(ctx, url, svc, smtp, body)
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, 0, err
+	}
+	return data, resp.StatusCode, nil
 }
 
 func between(b []byte, open, close string) string {
