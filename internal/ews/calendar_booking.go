@@ -41,10 +41,14 @@ import (
 //     (AutoAccept and AutoUpdate).
 //
 // Every decision goes to the resource's decision log (calendar_log.go) and
-// to the server log. A failure to book never fails the organizer's request.
+// to the server log. The attendant holds the resource's lock
+// (calendar_guard.go), so it never races a direct write to the calendar. A failure to book never fails the organizer's request.
 
 // resourceReceive processes a meeting request for a resource mailbox.
 func (rc *reqCtx) resourceReceive(room, org *directory.Recipient, meeting *mailbox.Item, kind string) {
+	l := roomLock(room.ID) // serialized with direct writes (calendar_guard.go)
+	l.Lock()
+	defer l.Unlock()
 	p := room.EffectiveCalendarProcessing()
 	log := rc.h.log.With("request", rc.id, "room", room.PrimarySmtpAddress, "organizer", org.PrimarySmtpAddress, "subject", meeting.Subject)
 	switch p.AutomateProcessing {
@@ -187,6 +191,9 @@ func (rc *reqCtx) resourceCancel(room, org *directory.Recipient, meeting, booked
 	if room.EffectiveCalendarProcessing().AutomateProcessing == "None" {
 		return false
 	}
+	l := roomLock(room.ID)
+	l.Lock()
+	defer l.Unlock()
 	if booked != nil {
 		if err := rc.h.mbx.DeleteItem(rc.ctx, mailbox.Actor{ID: room.ID, Via: "owner"}, room.ID, booked.Key, mailbox.MoveToDeletedItems); err != nil {
 			rc.h.log.Error("resource booking: cancelled meeting not removed", "request", rc.id, "room", room.PrimarySmtpAddress, "error", err)

@@ -35,8 +35,8 @@ import (
 //   - Accepted and refused writes go to the resource's booking log (source
 //     DirectWrite). Writes the policy does not check are not logged.
 //   - Guarded writes to one resource are serialized (roomWriteLocks), so two
-//     simultaneous writes cannot both take the last free slot. Meeting
-//     requests booked by bookResource do not take the lock.
+//     simultaneous writes cannot both take the last free slot; the
+//     booking attendant (calendar_booking.go) takes the same lock.
 
 // guardCodes maps a refusal to its response code and ActasReason.
 var guardCodes = []struct {

@@ -257,7 +257,7 @@ type reqCtx struct {
 	grants map[string]grant
 	// private caches canViewPrivate per mailbox (privacy.go).
 	private map[string]bool
-	out    *xw // the pooled response buffer
+	out     *xw // the pooled response buffer
 	// tz is the TimeZoneContext header's zone (nil: none); timezones.go.
 	tz *time.Location
 }

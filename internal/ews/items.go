@@ -545,7 +545,17 @@ func opUpdateItem(rc *reqCtx, op *node, w *xw) error {
 	return nil
 }
 
+// updateItem applies one ItemChange; meeting messages it causes go out
+// after the change (and any resource lock of calendar_guard.go) is done.
 func (rc *reqCtx) updateItem(ch *node, cr, meetingMode string) (*mailbox.Item, *ewsErr) {
+	it, after, e := rc.changeItem(ch, cr, meetingMode)
+	if after != nil {
+		after()
+	}
+	return it, e
+}
+
+func (rc *reqCtx) changeItem(ch *node, cr, meetingMode string) (*mailbox.Item, func(), *ewsErr) {
 	var ref *node
 	for _, c := range ch.Children {
 		if c.Local == "ItemId" || c.Local == "OccurrenceItemId" || c.Local == "RecurringMasterItemId" {
@@ -553,15 +563,15 @@ func (rc *reqCtx) updateItem(ch *node, cr, meetingMode string) (*mailbox.Item, *
 		}
 	}
 	if ref == nil {
-		return nil, newErr("ErrorInvalidIdEmpty", "The ItemChange has no ItemId.")
+		return nil, nil, newErr("ErrorInvalidIdEmpty", "The ItemChange has no ItemId.")
 	}
 	it, e := rc.itemRef(ref)
 	if e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	ups, e := parseUpdates(ch)
 	if e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	need := rightRead // marking read only needs read access
 	for _, u := range ups {
@@ -570,11 +580,11 @@ func (rc *reqCtx) updateItem(ch *node, cr, meetingMode string) (*mailbox.Item, *
 		}
 	}
 	if e := rc.checkItem(it, need); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	g, ge := rc.guardCalendarUpdate(it, ups) // calendar_guard.go: a resource's calendar
 	if ge != nil {
-		return nil, ge
+		return nil, nil, ge
 	}
 	defer g.doneUpdate()
 	ck := ref.attr("ChangeKey")
@@ -583,15 +593,15 @@ func (rc *reqCtx) updateItem(ch *node, cr, meetingMode string) (*mailbox.Item, *
 			ck = ""
 		}
 		occ, e := rc.updateOccurrence(it, ups, ck)
-		if e == nil {
-			rc.sendSeriesChange(it, meetingMode) // meetings.go
+		if e != nil {
+			return nil, nil, e
 		}
-		return occ, e
+		return occ, func() { rc.sendSeriesChange(it, meetingMode) }, nil // meetings.go
 	}
 	if cr == "AlwaysOverwrite" {
 		ck = ""
 	} else if ck != "" && ck != it.ChangeKey && len(ck) > 64 {
-		return nil, newErr("ErrorInvalidChangeKey")
+		return nil, nil, newErr("ErrorInvalidChangeKey")
 	}
 	// Validate every update on a scratch copy first, so a bad property is
 	// reported as such whatever the change key says.
@@ -599,7 +609,7 @@ func (rc *reqCtx) updateItem(ch *node, cr, meetingMode string) (*mailbox.Item, *
 	scratch.Extended = cloneMap(it.Extended)
 	for _, u := range ups {
 		if e := applyUpdate(&scratch, u); e != nil {
-			return nil, e
+			return nil, nil, e
 		}
 	}
 	var applyErr *ewsErr
@@ -616,13 +626,12 @@ func (rc *reqCtx) updateItem(ch *node, cr, meetingMode string) (*mailbox.Item, *
 		return nil
 	})
 	if applyErr != nil {
-		return nil, applyErr
+		return nil, nil, applyErr
 	}
 	if err != nil {
-		return nil, rc.mapItemErr(err)
+		return nil, nil, rc.mapItemErr(err)
 	}
-	rc.sendMeeting(updated, plan)
-	return updated, nil
+	return updated, func() { rc.sendMeeting(updated, plan) }, nil
 }
 
 func (rc *reqCtx) mapItemErr(err error) *ewsErr { return rc.mapErr(err, "ErrorItemNotFound") }

@@ -128,7 +128,9 @@ type meetingPlan struct {
 	toKept               bool
 }
 
-func (p *meetingPlan) empty() bool { return len(p.added)+len(p.removed) == 0 && !(p.toKept && len(p.kept) > 0) }
+func (p *meetingPlan) empty() bool {
+	return len(p.added)+len(p.removed) == 0 && !(p.toKept && len(p.kept) > 0)
+}
 
 // expandRecipients resolves addresses to the mailboxes of owner's
 // organization, expanding distribution groups; other addresses are
