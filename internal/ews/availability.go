@@ -254,57 +254,20 @@ func (rc *reqCtx) freeBusyOf(w *xw, req *availRequest, addr string) {
 		availError(w, notFound)
 		return
 	}
+	if grp := rc.groupByAddress(addr); grp != nil { // availability_groups.go
+		rc.freeBusyOfGroup(w, req, grp)
+		return
+	}
 	r, e := rc.mailboxByAddress(addr)
 	if e != nil {
 		availError(w, notFound)
 		return
 	}
-	if err := rc.ensure(r.ID); err != nil {
-		availError(w, rc.mapErr(err, "ErrorMailRecipientNotFound"))
+	events, level, full, e := rc.busyEvents(req, r)
+	if e != nil {
+		availError(w, e)
 		return
 	}
-	f, err := rc.h.mbx.Distinguished(rc.ctx, r.ID, "calendar")
-	if err != nil {
-		availError(w, rc.mapErr(err, "ErrorMailRecipientNotFound"))
-		return
-	}
-	g, err := rc.grantFor(r.ID, f)
-	if err != nil {
-		availError(w, rc.mapErr(err, "ErrorMailRecipientNotFound"))
-		return
-	}
-	level := detailNone
-	switch {
-	case g.full || g.p.ReadItems == "FullDetails":
-		level = detailFull
-	case g.p.ReadItems == "TimeAndSubjectAndLocation":
-		level = detailSubject
-	case g.p.ReadItems == "TimeOnly":
-		level = detailTime
-	}
-	if level == detailNone {
-		availError(w, newErr("ErrorNoFreeBusyAccess", "The requester has no free/busy access to "+addr+"."))
-		return
-	}
-	items, _, ee := rc.expandCalendarView(f, nil, calWindow{req.from, req.to}, 0)
-	if ee != nil {
-		availError(w, ee)
-		return
-	}
-	var events []availEvent
-	for _, it := range items {
-		s, _ := calTime(it, calStart)
-		en, _ := calTime(it, calEnd)
-		busy := it.Extended[calFreeBusy]
-		if _, ok := busyDigit[busy]; !ok {
-			busy = "Busy"
-		}
-		if busy == "Free" {
-			continue
-		}
-		events = append(events, availEvent{s, en, busy, it})
-	}
-
 	view := req.view
 	if level == detailTime {
 		switch view {
@@ -328,7 +291,7 @@ func (rc *reqCtx) freeBusyOf(w *xw, req *availRequest, addr string) {
 			w.elem("t:EndTime", req.zone.local(ev.end).Format(localLayout))
 			w.elem("t:BusyType", ev.busy)
 			if strings.HasPrefix(view, "Detailed") {
-				rc.writeEventDetails(w, ev.it, level, g.full || r.ID == rc.user.ID)
+				rc.writeEventDetails(w, ev.it, level, full || r.ID == rc.user.ID)
 			}
 			w.end("t:CalendarEvent")
 		}
@@ -336,6 +299,52 @@ func (rc *reqCtx) freeBusyOf(w *xw, req *availRequest, addr string) {
 	}
 	writeWorkingHours(w, r.EffectiveCalendarConfiguration(), req.from.Year())
 	w.end("m:FreeBusyView")
+}
+
+// busyEvents reads r's calendar over the request's window: its non-Free
+// events, and the requester's detail level (full: owner or FullAccess).
+func (rc *reqCtx) busyEvents(req *availRequest, r *directory.Recipient) ([]availEvent, int, bool, *ewsErr) {
+	if err := rc.ensure(r.ID); err != nil {
+		return nil, 0, false, rc.mapErr(err, "ErrorMailRecipientNotFound")
+	}
+	f, err := rc.h.mbx.Distinguished(rc.ctx, r.ID, "calendar")
+	if err != nil {
+		return nil, 0, false, rc.mapErr(err, "ErrorMailRecipientNotFound")
+	}
+	g, err := rc.grantFor(r.ID, f)
+	if err != nil {
+		return nil, 0, false, rc.mapErr(err, "ErrorMailRecipientNotFound")
+	}
+	level := detailNone
+	switch {
+	case g.full || g.p.ReadItems == "FullDetails":
+		level = detailFull
+	case g.p.ReadItems == "TimeAndSubjectAndLocation":
+		level = detailSubject
+	case g.p.ReadItems == "TimeOnly":
+		level = detailTime
+	}
+	if level == detailNone {
+		return nil, 0, false, newErr("ErrorNoFreeBusyAccess", "The requester has no free/busy access to "+r.PrimarySmtpAddress+".")
+	}
+	items, _, ee := rc.expandCalendarView(f, nil, calWindow{req.from, req.to}, 0)
+	if ee != nil {
+		return nil, 0, false, ee
+	}
+	var events []availEvent
+	for _, it := range items {
+		s, _ := calTime(it, calStart)
+		en, _ := calTime(it, calEnd)
+		busy := it.Extended[calFreeBusy]
+		if _, ok := busyDigit[busy]; !ok {
+			busy = "Busy"
+		}
+		if busy == "Free" {
+			continue
+		}
+		events = append(events, availEvent{s, en, busy, it})
+	}
+	return events, level, g.full, nil
 }
 
 func (rc *reqCtx) writeEventDetails(w *xw, it *mailbox.Item, level int, owner bool) {

@@ -255,6 +255,20 @@ def _():
     assert (v1.merged, v2.merged, v3.merged) == ("0200", "2000", "0001"), f"merged {v1.merged} {v2.merged} {v3.merged}"
 
 
+@case("free_busy_of_a_room_list", needs=("free_busy_three_rooms",))
+def _():
+    # A group's address: its member mailboxes merged (building1 = room1,
+    # room2; the bookings of free_busy_three_rooms), MergedOnly as Exchange
+    # answers for distribution lists.
+    acc = own(ALICE)
+    views = list(acc.protocol.get_free_busy_info(
+        accounts=[(LIST1, "Room", False)], start=berlin(2026, 7, 6, 8), end=berlin(2026, 7, 6, 12),
+        merged_free_busy_interval=60, requested_view="DetailedMerged"))
+    v = views[0]
+    assert v.view_type == "MergedOnly" and v.merged == "2200", f"building1: {v.view_type} {v.merged}"
+    assert not v.calendar_events and not v.working_hours, f"events {v.calendar_events} working hours {v.working_hours}"
+
+
 # ------------------------------------------------------- resource booking
 
 
