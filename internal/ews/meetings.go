@@ -316,7 +316,7 @@ func (rc *reqCtx) attendeeCalendarCopy(mbx, uid string) (*mailbox.Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, _, err := rc.h.mbx.Items(rc.ctx, mbx, cal.Key, mailbox.Query{Max: 1, Filter: func(it *mailbox.Item) bool {
+	items, _, err := rc.h.mbx.Items(rc.ctx, mbx, cal.Key, mailbox.Query{Max: 1, Match: &[2]string{calUID, uid}, Filter: func(it *mailbox.Item) bool {
 		return isAppointment(it) && it.Extended[calUID] == uid
 	}})
 	if err != nil || len(items) == 0 {

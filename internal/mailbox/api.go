@@ -156,6 +156,10 @@ type Query struct {
 	// before Filter runs (in SQL, without decoding them). It only narrows:
 	// callers still filter exactly, and a store may ignore it.
 	Window *Window
+	// Match, when set, keeps only items whose Extended property Match[0]
+	// equals Match[1] (in SQL, without decoding the others). Like Window it
+	// only narrows: callers still filter exactly.
+	Match *[2]string
 }
 
 // Window selects items by string-valued Extended properties holding times

@@ -252,6 +252,11 @@ func (s *Store) Items(ctx context.Context, mbx string, folder int64, q Query) ([
 				`) AND (` + ext(3) + ` IS NULL OR ` + ext(3) + ` < $` + strconv.Itoa(n+5) + `)))`
 			args = append(args, w.AlwaysKey, w.EndKey, w.StartKey, w.From, w.To)
 		}
+		if m := q.Match; m != nil {
+			n := len(args)
+			where += ` AND json_extract(data, '$.extended."' || $` + strconv.Itoa(n+1) + ` || '"') = $` + strconv.Itoa(n+2)
+			args = append(args, m[0], m[1])
+		}
 		if q.Filter == nil && q.Less == nil {
 			if err := qr.QueryRowContext(ctx, `SELECT COUNT(*) FROM mailbox_items WHERE `+where, args...).Scan(&total); err != nil {
 				return err
