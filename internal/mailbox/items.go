@@ -10,11 +10,15 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// plainKey is an Extended key safe to write into an SQL statement.
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9:._-]+$`)
 
 // Item rows keep what is queried or sorted in columns (folder, received,
 // is_read, subject, class, size), the body in its own column (cheaper to
@@ -254,8 +258,15 @@ func (s *Store) Items(ctx context.Context, mbx string, folder int64, q Query) ([
 		}
 		if m := q.Match; m != nil {
 			n := len(args)
-			where += ` AND json_extract(data, '$.extended."' || $` + strconv.Itoa(n+1) + ` || '"') = $` + strconv.Itoa(n+2)
-			args = append(args, m[0], m[1])
+			// A plain key is written into the statement, so that an index on
+			// the same expression (mailbox_items_caluid) can serve it.
+			if plainKey.MatchString(m[0]) {
+				where += ` AND json_extract(data, '$.extended."` + m[0] + `"') = $` + strconv.Itoa(n+1)
+				args = append(args, m[1])
+			} else {
+				where += ` AND json_extract(data, '$.extended."' || $` + strconv.Itoa(n+1) + ` || '"') = $` + strconv.Itoa(n+2)
+				args = append(args, m[0], m[1])
+			}
 		}
 		if q.Filter == nil && q.Less == nil {
 			if err := qr.QueryRowContext(ctx, `SELECT COUNT(*) FROM mailbox_items WHERE `+where, args...).Scan(&total); err != nil {
