@@ -301,9 +301,14 @@ func writeEvent(w *xw, e notify.Event) {
 		w.emptyEnd()
 	}
 	if e.Type == "MovedEvent" || e.Type == "CopiedEvent" {
-		// Ids never change on move: the old id is the id.
+		// Ids never change on move: the old id is the id. A copy names
+		// its source.
+		old := id
+		if e.OldKey != 0 {
+			old = encodeID(mailbox.ID{Kind: kind, Mailbox: e.Mailbox, Key: e.OldKey})
+		}
 		w.open(oldTag)
-		w.attr("Id", id)
+		w.attr("Id", old)
 		w.emptyEnd()
 		if e.OldParent != 0 {
 			w.open("t:OldParentFolderId")

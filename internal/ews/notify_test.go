@@ -556,3 +556,87 @@ func TestStreamingGapIsReported(t *testing.T) {
 		t.Fatalf("gap: %v", all)
 	}
 }
+
+// TestCopiedEvent: CopyItem within a mailbox is a CopiedEvent for pull and
+// streaming subscriptions on the source or the target folder, naming the
+// copy (ItemId, ParentFolderId) and its source (OldItemId,
+// OldParentFolderId); SyncFolderItems of the target still sees a Create.
+func TestCopiedEvent(t *testing.T) {
+	w := newWorld(t)
+	imp := primary(w.alice)
+	src := w.seed(w.alice.ID, "inbox", 1, nil)[0]
+	inboxF, _ := w.mbx.Distinguished(t0ctx, w.alice.ID, "inbox")
+	trashF, _ := w.mbx.Distinguished(t0ctx, w.alice.ID, "deleteditems")
+	deleted := distFolder("deleteditems", w.alice)
+	sc := &syncClient{w: w, as: w.svc, imp: imp, folder: deleted, items: map[string]bool{}, reads: map[string]bool{}}
+	for !sc.page(t, 512) {
+	}
+	types := `<t:EventTypes><t:EventType>CopiedEvent</t:EventType><t:EventType>CreatedEvent</t:EventType></t:EventTypes>`
+	r := w.mustOK(w.call(w.svc, imp, `<m:Subscribe><m:PullSubscriptionRequest><t:FolderIds>`+distFolder("inbox", w.alice)+`</t:FolderIds>`+types+`<t:Timeout>5</t:Timeout></m:PullSubscriptionRequest></m:Subscribe>`))
+	pull, wm := r.messages()[0].childText("SubscriptionId"), r.messages()[0].childText("Watermark")
+	r = w.mustOK(w.call(w.svc, imp, `<m:Subscribe><m:StreamingSubscriptionRequest><t:FolderIds>`+deleted+`</t:FolderIds>`+types+`</m:StreamingSubscriptionRequest></m:Subscribe>`))
+	streaming := r.messages()[0].childText("SubscriptionId")
+
+	srv := httptest.NewServer(w.h)
+	defer srv.Close()
+	req, _ := http.NewRequest("POST", srv.URL+"/EWS/Exchange.asmx", strings.NewReader(envelope("Exchange2016", imp,
+		`<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>`+streaming+`</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)))
+	req.SetBasicAuth(w.svc.UserPrincipalName, "pw")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+
+	r = w.mustOK(w.call(w.svc, imp, `<m:CopyItem><m:ToFolderId>`+deleted+`</m:ToFolderId><m:ItemIds><t:ItemId Id="`+itemID(src)+`"/></m:ItemIds></m:CopyItem>`))
+	copyID := find(r.root, "ItemId").attr("Id")
+	if copyID == "" || copyID == itemID(src) {
+		t.Fatalf("CopyItem: %s", r.body)
+	}
+	check := func(via string, ev *node) {
+		t.Helper()
+		for _, c := range []struct{ el, want string }{
+			{"ItemId", copyID},
+			{"ParentFolderId", trashF.ID()},
+			{"OldItemId", itemID(src)},
+			{"OldParentFolderId", inboxF.ID()},
+		} {
+			if got := find(ev, c.el).attr("Id"); got != c.want {
+				t.Errorf("%s: CopiedEvent %s = %q, want %q", via, c.el, got, c.want)
+			}
+		}
+	}
+
+	// Pull, on the source folder: one CopiedEvent, no CreatedEvent.
+	r = w.mustOK(w.call(w.svc, imp, `<m:GetEvents><m:SubscriptionId>`+pull+`</m:SubscriptionId><m:Watermark>`+wm+`</m:Watermark></m:GetEvents>`))
+	if got := strings.Join(eventTypes(r.root), ","); got != "CopiedEvent" {
+		t.Fatalf("pull events %s\n%s", got, r.body)
+	}
+	check("pull", find(r.root, "CopiedEvent"))
+
+	// Streaming, on the target folder.
+	br := bufio.NewReader(res.Body)
+	var env strings.Builder
+	for !strings.HasSuffix(env.String(), "</Envelope>") {
+		s, err := br.ReadString('>')
+		env.WriteString(s)
+		if err != nil {
+			t.Fatalf("stream ended: %v: %s", err, env.String())
+		}
+	}
+	root, err := parseXML([]byte(env.String()), limits{maxDepth: 50, maxElements: 1000})
+	if err != nil {
+		t.Fatalf("envelope: %v: %s", err, env.String())
+	}
+	if got := strings.Join(eventTypes(root), ","); got != "CopiedEvent" {
+		t.Fatalf("streaming events %s\n%s", got, env.String())
+	}
+	check("streaming", find(root, "CopiedEvent"))
+
+	// SyncFolderItems of the target: the copy is a Create.
+	sc.seen = nil
+	sc.page(t, 512)
+	if len(sc.seen) != 1 || sc.seen[0] != "Create "+copyID {
+		t.Fatalf("sync of the target folder: %v", sc.seen)
+	}
+}

@@ -203,6 +203,7 @@ type Change struct {
 	ItemKey      int64
 	FolderKey    int64
 	OldFolderKey int64
+	OldItemKey   int64 // "copy" within one mailbox: the source item (0 otherwise)
 	Actor        Actor
 	At           time.Time
 }
@@ -273,6 +274,8 @@ type Mailboxes interface {
 	// Journal returns changes after seq, oldest first, at most limit (no
 	// limit when limit <= 0). For folder operations FolderKey is the folder
 	// and, on moves and deletes, OldFolderKey its (previous) parent; for
-	// item moves FolderKey is the new folder and OldFolderKey the old one.
+	// item moves FolderKey is the new folder and OldFolderKey the old one;
+	// for copies within one mailbox ItemKey is the copy, OldItemKey the
+	// source item and OldFolderKey its folder.
 	Journal(ctx context.Context, mbx string, after int64, limit int) ([]Change, error)
 }

@@ -408,7 +408,12 @@ func mimeArg(b []byte) any {
 // insertItem writes a new item (key and folder set) with its attachments,
 // numbered from 1, and journals op.
 func (w *wtx) insertItem(it *Item, op string, oldFolder int64) error {
-	seq, err := w.log(it.Mailbox, op, it.Key, it.FolderKey, oldFolder)
+	return w.insertItemFrom(it, op, oldFolder, 0)
+}
+
+// insertItemFrom is insertItem journaling the source item of a copy.
+func (w *wtx) insertItemFrom(it *Item, op string, oldFolder, oldItem int64) error {
+	seq, err := w.logFrom(it.Mailbox, op, it.Key, it.FolderKey, oldFolder, oldItem)
 	if err != nil {
 		return err
 	}
@@ -682,8 +687,9 @@ func (s *Store) MoveItem(ctx context.Context, a Actor, mbx string, key, folder i
 
 // CopyItem implements Mailboxes. The copy gets a new key, DateTimeCreated
 // and LastModified; everything else, attachments and MIME included, is
-// copied. It is journaled "copy" in the target mailbox (OldFolderKey is the
-// source folder when both are in one mailbox).
+// copied. It is journaled "copy" in the target mailbox (OldItemKey and
+// OldFolderKey are the source item and its folder when both are in one
+// mailbox).
 func (s *Store) CopyItem(ctx context.Context, a Actor, mbx string, key int64, toMbx string, folder int64) (*Item, error) {
 	var out *Item
 	err := s.write(ctx, "copy item", a, []string{mbx, toMbx}, false, func(w *wtx) error {
@@ -696,11 +702,11 @@ func (s *Store) CopyItem(ctx context.Context, a Actor, mbx string, key int64, to
 		}
 		cp := src.Clone()
 		w.prepareNew(cp, toMbx, folder)
-		var old int64
+		var oldFolder, oldItem int64
 		if toMbx == mbx {
-			old = src.FolderKey
+			oldFolder, oldItem = src.FolderKey, src.Key
 		}
-		if err := w.insertItem(cp, OpCopy, old); err != nil {
+		if err := w.insertItemFrom(cp, OpCopy, oldFolder, oldItem); err != nil {
 			return err
 		}
 		out = cp

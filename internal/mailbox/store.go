@@ -180,12 +180,17 @@ func (w *wtx) nextItem(mbx string) int64   { c := w.counters(mbx); c.item++; ret
 
 // log appends a journal row and returns its sequence number.
 func (w *wtx) log(mbx, op string, item, folder, oldFolder int64) (int64, error) {
+	return w.logFrom(mbx, op, item, folder, oldFolder, 0)
+}
+
+// logFrom is log with the source item of a copy.
+func (w *wtx) logFrom(mbx, op string, item, folder, oldFolder, oldItem int64) (int64, error) {
 	c := w.counters(mbx)
 	c.seq++
 	if _, err := w.tx.ExecContext(w.ctx,
-		`INSERT INTO mailbox_journal (mailbox, seq, op, item, folder, old_folder, actor, via, at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		mbx, c.seq, op, item, folder, oldFolder, w.a.ID, w.a.Via, micro(w.now)); err != nil {
+		`INSERT INTO mailbox_journal (mailbox, seq, op, item, folder, old_folder, old_item, actor, via, at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		mbx, c.seq, op, item, folder, oldFolder, oldItem, w.a.ID, w.a.Via, micro(w.now)); err != nil {
 		return 0, fmt.Errorf("journal: %w", err)
 	}
 	return c.seq, nil
@@ -332,7 +337,7 @@ func (s *Store) Journal(ctx context.Context, mbx string, after int64, limit int)
 		if err := mailboxExists(ctx, q, mbx); err != nil {
 			return err
 		}
-		query := `SELECT seq, op, item, folder, old_folder, actor, via, at FROM mailbox_journal
+		query := `SELECT seq, op, item, folder, old_folder, old_item, actor, via, at FROM mailbox_journal
 			WHERE mailbox = $1 AND seq > $2 ORDER BY seq`
 		args := []any{mbx, after}
 		if limit > 0 {
@@ -347,7 +352,7 @@ func (s *Store) Journal(ctx context.Context, mbx string, after int64, limit int)
 		for rows.Next() {
 			c := Change{Mailbox: mbx}
 			var at int64
-			if err := rows.Scan(&c.Seq, &c.Op, &c.ItemKey, &c.FolderKey, &c.OldFolderKey, &c.Actor.ID, &c.Actor.Via, &at); err != nil {
+			if err := rows.Scan(&c.Seq, &c.Op, &c.ItemKey, &c.FolderKey, &c.OldFolderKey, &c.OldItemKey, &c.Actor.ID, &c.Actor.Via, &at); err != nil {
 				return err
 			}
 			c.At = fromMicro(at)

@@ -852,7 +852,7 @@ func TestJournal(t *testing.T) {
 		{Op: "update", ItemKey: it.Key, FolderKey: inbox, Actor: owner},
 		{Op: "readflag", ItemKey: it.Key, FolderKey: inbox, Actor: owner},
 		{Op: "move", ItemKey: it.Key, FolderKey: f.Key, OldFolderKey: inbox, Actor: owner},
-		{Op: "copy", ItemKey: cp.Key, FolderKey: inbox, OldFolderKey: f.Key, Actor: owner},
+		{Op: "copy", ItemKey: cp.Key, FolderKey: inbox, OldFolderKey: f.Key, OldItemKey: it.Key, Actor: owner},
 		{Op: "delete", ItemKey: cp.Key, FolderKey: inbox, Actor: owner},
 		{Op: "folder-update", FolderKey: f.Key, Actor: owner},
 		{Op: "folder-update", FolderKey: f.Key, Actor: owner},

@@ -17,7 +17,8 @@ type Event struct {
 	Folder    bool  // a folder event (FolderId) rather than an item event (ItemId)
 	Key       int64 // item or folder key
 	Parent    int64 // parent folder key (0: unknown)
-	OldParent int64 // Moved/Copied: the previous parent
+	OldParent int64 // Moved/Copied: the previous parent (Copied: the source's folder)
+	OldKey    int64 // Copied: the source item (Moved: 0, the id never changes)
 }
 
 // Batch is what one read of a subscription's journal produced.
@@ -92,17 +93,30 @@ func (h *Hub) events(ctx context.Context, s *Subscription, c mailbox.Change) []E
 		}
 	}
 	switch c.Op {
-	case mailbox.OpCreate, mailbox.OpCopy:
+	case mailbox.OpCopy:
+		if c.OldItemKey == 0 {
+			// A copy from another mailbox (or journaled before the source
+			// was recorded): an item appeared here.
+			if s.inFolder(c.FolderKey) {
+				add("CreatedEvent", e)
+			}
+			break
+		}
+		// Like a move, a copy concerns the folder it went to and the one
+		// it came from.
+		if s.inFolder(c.FolderKey) || s.inFolder(c.OldFolderKey) {
+			e.OldParent, e.OldKey = c.OldFolderKey, c.OldItemKey
+			add("CopiedEvent", e)
+		}
+	case mailbox.OpCreate:
 		if !s.inFolder(c.FolderKey) {
 			return nil
 		}
-		// A copy is reported as a creation: the journal row does not name
-		// the source item, which CopiedEvent's OldItemId would need.
 		add("CreatedEvent", e)
 		// New mail: a message created in the inbox by someone other than
 		// the owner acting on their own mailbox (delivery, or a service
 		// importing mail).
-		if c.Op == mailbox.OpCreate && c.FolderKey == h.inboxOf(ctx, c.Mailbox) && !(c.Actor.ID == c.Mailbox && c.Actor.Via == "owner") {
+		if c.FolderKey == h.inboxOf(ctx, c.Mailbox) && !(c.Actor.ID == c.Mailbox && c.Actor.Via == "owner") {
 			add("NewMailEvent", e)
 		}
 	case mailbox.OpUpdate, mailbox.OpReadFlag:

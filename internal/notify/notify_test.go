@@ -203,3 +203,118 @@ func TestSweep(t *testing.T) {
 		t.Errorf("connected streaming subscription dropped: %v", err)
 	}
 }
+
+// TestCopyEvents: a copy within a mailbox is a CopiedEvent naming the copy,
+// its folder, the source item and the source's folder, for subscriptions on
+// either folder; a copy from another mailbox is a creation there.
+func TestCopyEvents(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	const other = "0b7e3c1a-1111-4222-8333-944455556667"
+	for _, m := range []string{mbx, other} {
+		if err := st.Ensure(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inbox, _ := st.Distinguished(ctx, mbx, "inbox")
+	trash, _ := st.Distinguished(ctx, mbx, "deleteditems")
+	drafts, _ := st.Distinguished(ctx, mbx, "drafts")
+	otherInbox, _ := st.Distinguished(ctx, other, "inbox")
+	h := NewHub(st, nil)
+	defer h.Close()
+	tests := []struct {
+		name    string
+		mailbox string
+		folders []int64 // nil: every folder
+		types   []string
+		want    string // event type, "" for none
+	}{
+		{"target folder", mbx, []int64{trash.Key}, nil, "CopiedEvent"},
+		{"source folder", mbx, []int64{inbox.Key}, nil, "CopiedEvent"},
+		{"all folders", mbx, nil, nil, "CopiedEvent"},
+		{"unrelated folder", mbx, []int64{drafts.Key}, nil, ""},
+		{"created events only", mbx, nil, []string{"CreatedEvent"}, ""},
+		{"other mailbox", other, []int64{otherInbox.Key}, nil, "CreatedEvent"},
+	}
+	subs := make([]*Subscription, len(tests))
+	for i, tt := range tests {
+		s := &Subscription{Kind: Pull, Owner: "svc", Mailbox: tt.mailbox, Timeout: time.Minute}
+		if tt.folders != nil {
+			s.Folders = map[int64]bool{}
+			for _, f := range tt.folders {
+				s.Folders[f] = true
+			}
+		}
+		if tt.types != nil {
+			s.Types = map[string]bool{}
+			for _, ty := range tt.types {
+				s.Types[ty] = true
+			}
+		}
+		var err error
+		if subs[i], err = h.Add(ctx, s, "", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner := mailbox.Actor{ID: mbx, Via: "owner"}
+	src, err := st.CreateItem(ctx, owner, mbx, inbox.Key, &mailbox.Item{Subject: "original"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := st.CopyItem(ctx, owner, mbx, src.Key, mbx, trash.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cross, err := st.CopyItem(ctx, owner, mbx, src.Key, other, otherInbox.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := subs[i]
+			b, err := h.Read(ctx, s, s.Cursor(), 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []Event
+			for _, e := range b.Events {
+				if !(e.Type == "CreatedEvent" && e.Mailbox == mbx && e.Key == src.Key) { // the original's creation is not under test
+					got = append(got, e)
+				}
+			}
+			if tt.want == "" {
+				if len(got) != 0 {
+					t.Fatalf("events %+v, want none", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Type != tt.want {
+				t.Fatalf("events %+v, want one %s", got, tt.want)
+			}
+			e := got[0]
+			switch tt.want {
+			case "CopiedEvent":
+				if e.Key != cp.Key || e.Parent != trash.Key || e.OldKey != src.Key || e.OldParent != inbox.Key {
+					t.Fatalf("copied event %+v: want copy %d in %d from %d in %d", e, cp.Key, trash.Key, src.Key, inbox.Key)
+				}
+			case "CreatedEvent":
+				if e.Mailbox != other || e.Key != cross.Key || e.Parent != otherInbox.Key || e.OldKey != 0 || e.OldParent != 0 {
+					t.Fatalf("created event %+v", e)
+				}
+			}
+		})
+	}
+	// The journal row carries the source for copies within the mailbox only.
+	rows, err := st.Journal(ctx, mbx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := rows[len(rows)-1]
+	if last.Op != mailbox.OpCopy || last.ItemKey != cp.Key || last.OldItemKey != src.Key || last.OldFolderKey != inbox.Key {
+		t.Fatalf("journal row %+v", last)
+	}
+	rows, _ = st.Journal(ctx, other, 0, 0)
+	if last := rows[len(rows)-1]; last.Op != mailbox.OpCopy || last.OldItemKey != 0 {
+		t.Fatalf("cross-mailbox journal row %+v", last)
+	}
+}

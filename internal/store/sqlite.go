@@ -166,6 +166,9 @@ var migrations = []string{
 		request_id    TEXT NOT NULL,
 		PRIMARY KEY (mailbox, seq)
 	);`,
+	// 7: the source item of a copy within one mailbox, for CopiedEvent's
+	// OldItemId (rows written before keep 0 and are reported as created).
+	`ALTER TABLE mailbox_journal ADD COLUMN old_item BIGINT NOT NULL DEFAULT 0;`,
 }
 
 // SQLite is the embedded store: one database file in the data directory,

@@ -7,7 +7,8 @@ Cases: SyncFolderItems loops over a mailbox changed while it syncs (every
 change seen exactly once, the result equals the folder), a move is a Delete
 in the old folder and a Create with the same id in the new one,
 SyncFolderHierarchy, an invalid SyncState; pull and streaming subscriptions
-of an impersonated mailbox see NewMail and Moved.
+of an impersonated mailbox see NewMail and Moved; a copy is a CopiedEvent
+naming the copy and its source.
 """
 
 import os
@@ -213,6 +214,38 @@ def _():
         # Resuming from the last watermark repeats nothing.
         again = [x for n in alice.inbox.get_events(sub, watermark) for x in event_names(n)]
         assert set(again) <= {"StatusEvent"}, f"events repeated after the last watermark: {again}"
+    finally:
+        alice.inbox.unsubscribe(sub)
+
+
+@case("pull_subscription_copied")
+def _():
+    """svc (impersonating alice) copies an Inbox message to Deleted Items:
+    the Inbox's pull subscription gets a CopiedEvent naming the copy and its
+    source (not a CreatedEvent)."""
+    alice = impersonate(ALICE)
+    src = Message(account=alice, folder=alice.inbox, subject=f"copy {RUN}", body="x")
+    src.save()
+    sub, watermark = alice.inbox.subscribe_to_pull(timeout=5)
+    try:
+        copied = src.copy(alice.trash)
+        copy_id = copied[0] if isinstance(copied, tuple) else getattr(copied, "id", None)
+        seen, deadline = [], time.monotonic() + 10
+        while time.monotonic() < deadline and "CopiedEvent" not in [type(e).__name__ for e in seen]:
+            for n in alice.inbox.get_events(sub, watermark):
+                for e in n.events:
+                    seen.append(e)
+                    if getattr(e, "watermark", None):
+                        watermark = e.watermark
+            time.sleep(0.1)
+        names = [type(e).__name__ for e in seen if type(e).__name__ != "StatusEvent"]
+        assert names == ["CopiedEvent"], f"events for a copy: {names}"
+        e = seen[[type(x).__name__ for x in seen].index("CopiedEvent")]
+        assert e.old_item_id.id == src.id, "OldItemId is not the source"
+        assert e.item_id.id != src.id, "ItemId is the source, not the copy"
+        assert copy_id is None or e.item_id.id == copy_id, "ItemId is not the id CopyItem returned"
+        assert e.parent_folder_id.id == alice.trash.id, "ParentFolderId is not the target folder"
+        assert e.old_parent_folder_id.id == alice.inbox.id, "OldParentFolderId is not the source folder"
     finally:
         alice.inbox.unsubscribe(sub)
 
