@@ -169,6 +169,11 @@ var migrations = []string{
 	// 7: the source item of a copy within one mailbox, for CopiedEvent's
 	// OldItemId (rows written before keep 0 and are reported as created).
 	`ALTER TABLE mailbox_journal ADD COLUMN old_item BIGINT NOT NULL DEFAULT 0;`,
+	// 8: folder counts without reading item rows (GetFolder, every
+	// distinguished-folder lookup), and a meeting's copy found by its UID
+	// (mailbox.Query.Match on actas:cal:uid) without scanning the calendar.
+	`CREATE INDEX mailbox_items_unread ON mailbox_items(mailbox, folder, is_read);
+	CREATE INDEX mailbox_items_caluid ON mailbox_items(mailbox, json_extract(data, '$.extended."actas:cal:uid"'));`,
 }
 
 // SQLite is the embedded store: one database file in the data directory,
