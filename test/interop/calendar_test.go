@@ -31,6 +31,9 @@ Set-MailboxCalendarConfiguration room2 -WorkingHoursTimeZone "W. Europe Standard
 // common one.
 func calendarSetup(s *server) {
 	s.ok(calendarFixture)
+	if out := s.ok(`(Get-MailboxFolderPermission bob@contoso.test:\Calendar -User carol).SharingPermissionFlags`); !strings.Contains(out, "Delegate") {
+		s.t.Fatalf("fixture: carol is not shown as bob's calendar delegate: %q", out)
+	}
 	for _, a := range []string{"roomsvc", "room2", "room3"} {
 		s.env["ACTAS_USER_"+strings.ToUpper(a)] = a + "@" + domain
 	}
