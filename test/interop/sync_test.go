@@ -25,8 +25,9 @@ func TestSyncExchangelib(t *testing.T) {
 	runSuite(t, "sync exchangelib", []string{py, filepath.Join(dir, "sync_exchangelib.py")}, dir)
 }
 
-// TestSyncEwsJavascriptAPI runs js/sync_ewsjs.js (SyncFolderItems, pull
-// and streaming subscriptions) with the pinned ews-javascript-api.
+// TestSyncEwsJavascriptAPI runs js/sync_ewsjs.js (SyncFolderItems, pull,
+// streaming and push subscriptions, the push callback served by the suite)
+// with the pinned ews-javascript-api.
 func TestSyncEwsJavascriptAPI(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {

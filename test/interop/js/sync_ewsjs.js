@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Interop suite for sync and notifications: unmodified ews-javascript-api
 // against a running `actas serve` with the common fixture (svc impersonates
-// alice and bob): SyncFolderItems paging while bob sends mail, pull and
-// streaming subscriptions seeing NewMail and Moved. Driven by
+// alice and bob): SyncFolderItems paging while bob sends mail, pull,
+// streaming and push subscriptions seeing NewMail and Moved (push: with a
+// callback served here, and a copy seen as Copied). Driven by
 // ../sync_test.go; the line protocol is harness.js's.
 "use strict";
 
+const http = require("http");
 const ews = require("ews-javascript-api");
 const { Failure, test, assert, describe, errorCode, run, log } = require("./harness");
 
@@ -161,6 +163,86 @@ test("streaming_subscription_newmail_and_moved", async () => {
   }
   assert(!errors.length, `subscription error: ${describe(errors[0])}`);
   assert(seen.includes("NewMail") && seen.includes("Moved"), `streamed events: ${seen}`);
+});
+
+// The callback of a push subscription: every SendNotification POST is
+// parsed with the client's own notification reader (GetEventsResults, as
+// its GetEvents does) and answered with a SendNotificationResult whose
+// SubscriptionStatus is reply() at that moment.
+async function pushListener(service, reply) {
+  const posts = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      let status = reply();
+      try {
+        const env = new ews.xml2JsObject().parseXMLNode(new ews.DOMParser().parseFromString(body, "text/xml").documentElement, true);
+        const msg = env.Body.SendNotification.ResponseMessages.SendNotificationResponseMessage;
+        assert(msg.ResponseClass === "Success", `SendNotification message: ${msg.ResponseClass} ${msg.ResponseCode}`);
+        const results = new ews.GetEventsResults();
+        results.LoadFromXmlJsObject(msg.Notification, service);
+        posts.push({ results, status });
+      } catch (e) {
+        posts.push({ error: e, body, status });
+      }
+      res.writeHead(200, { "Content-Type": "text/xml; charset=utf-8" });
+      res.end(
+        `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>` +
+          `<SendNotificationResult xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><SubscriptionStatus>${status}</SubscriptionStatus></SendNotificationResult>` +
+          `</soap:Body></soap:Envelope>`,
+      );
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { posts, server, url: new ews.Uri(`http://127.0.0.1:${server.address().port}/ews/push`) };
+}
+
+test("push_subscription_newmail_moved_copied", async () => {
+  const s = impersonate(ALICE);
+  let status = "OK";
+  const cb = await pushListener(s, () => status);
+  try {
+    const sub = await s.SubscribeToPushNotifications([inbox()], cb.url, 1, null, T.NewMail, T.Created, T.Moved, T.Copied);
+    assert(sub.Id && sub.Watermark, "no subscription id or watermark");
+    const events = () => {
+      const bad = cb.posts.find((p) => p.error);
+      assert(!bad, `unreadable notification: ${bad && describe(bad.error)}: ${bad && bad.body.slice(0, 600)}`);
+      return cb.posts.flatMap((p) => p.results.ItemEvents);
+    };
+    const until = async (what, done) => {
+      for (let i = 0; i < 150 && !done(); i++) await sleep(100);
+      assert(done(), `${what}: pushed ${names(events())}`);
+    };
+    const id = await sendAndMove(`jspush ${RUN}`);
+    const has = (t) => events().some((e) => e.EventType === t);
+    await until("NewMail and Moved", () => has(T.NewMail) && has(T.Moved));
+    assert(cb.posts.every((p) => p.results.SubscriptionId === sub.Id), "a notification for another subscription id");
+    const nm = events().find((e) => e.EventType === T.NewMail);
+    const mv = events().find((e) => e.EventType === T.Moved);
+    assert(nm.ItemId.UniqueId === id, "NewMail names another item");
+    assert(mv.ItemId.UniqueId === id && mv.OldItemId.UniqueId === id, "the move changed the id");
+    // Copy the moved message back into the Inbox: Copied names the copy
+    // and, as OldItemId, the source.
+    const moved = await ews.Item.Bind(s, new ews.ItemId(id));
+    const copy = await moved.Copy(ews.WellKnownFolderName.Inbox);
+    await until("Copied", () => has(T.Copied));
+    const cp = events().find((e) => e.EventType === T.Copied);
+    assert(cp.OldItemId.UniqueId === id, `Copied OldItemId ${cp.OldItemId.UniqueId}, want the source ${id}`);
+    assert(cp.ItemId.UniqueId !== id && (!copy || cp.ItemId.UniqueId === copy.Id.UniqueId), "Copied ItemId is not the copy");
+    assert(!events().some((e) => e.EventType === T.Created && e.ItemId.UniqueId === cp.ItemId.UniqueId), "the copy was also reported as Created");
+    // The callback answers Unsubscribe: the next notification is the last.
+    status = "Unsubscribe";
+    const before = cb.posts.length;
+    await send(`jspush end ${RUN}`);
+    await until("a notification after the Unsubscribe answer", () => cb.posts.length > before);
+    await send(`jspush after ${RUN}`);
+    await sleep(1500);
+    assert(cb.posts.length === before + 1, `${cb.posts.length - before - 1} notifications after the callback answered Unsubscribe`);
+  } finally {
+    cb.server.close();
+  }
 });
 
 log(`ews-javascript-api ${require("ews-javascript-api/package.json").version} against ${EWS_URL}`);
