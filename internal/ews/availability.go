@@ -370,7 +370,8 @@ func (rc *reqCtx) writeEventDetails(w *xw, it *mailbox.Item, level int, owner bo
 		w.elemBool("t:IsMeeting", len(it.To)+len(it.Cc)+len(it.Bcc) > 0)
 		w.elemBool("t:IsRecurring", typ == "Occurrence" || typ == "Exception" || typ == "RecurringMaster")
 		w.elemBool("t:IsException", typ == "Exception")
-		w.elemBool("t:IsReminderSet", false)
+		set, _, _, _ := reminderOf(it)
+		w.elemBool("t:IsReminderSet", set)
 		w.elemBool("t:IsPrivate", private)
 	}
 	w.end("t:CalendarEventDetails")

@@ -54,6 +54,10 @@ const (
 	ipIsRead
 	ipReferences
 	ipReplyTo
+	// Reminders (issue 4): reminders.go.
+	ipReminderDueBy
+	ipReminderIsSet
+	ipReminderMinutesBeforeStart
 )
 
 var itemFieldBits = map[string]uint64{
@@ -70,6 +74,7 @@ var itemFieldBits = map[string]uint64{
 	"message:IsReadReceiptRequested": ipIsReadReceiptRequested, "message:IsDeliveryReceiptRequested": ipIsDeliveryReceiptRequested,
 	"message:ConversationTopic": ipConversationTopic, "message:From": ipFrom, "message:InternetMessageId": ipInternetMessageID,
 	"message:IsRead": ipIsRead, "message:References": ipReferences, "message:ReplyTo": ipReplyTo,
+	"item:ReminderDueBy": ipReminderDueBy, "item:ReminderIsSet": ipReminderIsSet, "item:ReminderMinutesBeforeStart": ipReminderMinutesBeforeStart,
 }
 
 const (
@@ -81,8 +86,8 @@ const (
 		ipIsAssociated | ipSender | ipIsReadReceiptRequested | ipConversationTopic | ipFrom | ipInternetMessageID | ipIsRead
 	// shapeDefaultGet is Default in GetItem: adds the body, attachments and recipients.
 	shapeDefaultGet = shapeDefaultFind | ipBody | ipAttachments | ipToRecipients | ipCcRecipients | ipBccRecipients |
-		ipCategories | ipReplyTo | ipReferences | ipInReplyTo
-	shapeAll = (ipReplyTo<<1 - 1) &^ ipMimeContent
+		ipCategories | ipReplyTo | ipReferences | ipInReplyTo | ipReminderDueBy | ipReminderIsSet | ipReminderMinutesBeforeStart
+	shapeAll = (ipReminderMinutesBeforeStart<<1 - 1) &^ ipMimeContent
 )
 
 // Reserved Extended keys (no ExtendedFieldURI canonicalizes to "actas:...").
@@ -376,6 +381,7 @@ func (rc *reqCtx) writeItem(w *xw, it *mailbox.Item, sh *itemShape) error {
 	if bits&ipDateTimeCreated != 0 && !it.DateTimeCreated.IsZero() {
 		w.elemTime("t:DateTimeCreated", it.DateTimeCreated)
 	}
+	writeReminder(w, it, bits) // reminders.go
 	if bits&ipDisplayCc != 0 {
 		w.elem("t:DisplayCc", displayList(it.Cc))
 	}
@@ -573,6 +579,7 @@ var localURIs = map[string]string{
 	"LastModifiedTime": "item:LastModifiedTime", "IsFromMe": "item:IsFromMe", "IsSubmitted": "item:IsSubmitted",
 	"IsUnmodified": "item:IsUnmodified", "IsResend": "item:IsResend", "Culture": "item:Culture",
 	"EffectiveRights": "item:EffectiveRights", "LastModifiedName": "item:LastModifiedName", "IsAssociated": "item:IsAssociated",
+	"ReminderDueBy": "item:ReminderDueBy", "ReminderIsSet": "item:ReminderIsSet", "ReminderMinutesBeforeStart": "item:ReminderMinutesBeforeStart",
 }
 
 // Properties clients send but Actas derives itself: accepted and ignored on
@@ -633,6 +640,9 @@ func applyField(it *mailbox.Item, uri string, src *node, appendMode bool) *ewsEr
 		default:
 			return newErr("ErrorInvalidPropertyAppend", "Appending to "+uri+" is not supported.")
 		}
+	}
+	if e, ok := applyReminder(it, uri, text); ok { // reminders.go
+		return e
 	}
 	switch uri {
 	case "item:Subject":

@@ -431,6 +431,22 @@ def _():
     assert resp.author.email_address == BOB and resp.sender.email_address == CAROL, f"response from {resp.author} sender {resp.sender}"
 
 
+@case("reminders_round_trip")
+def _():
+    alice = own(ALICE)
+    base = _meeting_base(11)
+    item = CalendarItem(account=alice, folder=alice.calendar, subject=f"Reminder {RUN}", start=base + datetime.timedelta(hours=8),
+                        end=base + datetime.timedelta(hours=9), reminder_is_set=True, reminder_minutes_before_start=45)
+    item.save()
+    got = alice.calendar.get(id=item.id)
+    assert got.reminder_is_set is True and got.reminder_minutes_before_start == 45, f"reminder {got.reminder_is_set} {got.reminder_minutes_before_start}"
+    assert got.reminder_due_by == item.start, f"due by {got.reminder_due_by} start {item.start}"
+    got.reminder_is_set = False
+    got.save(update_fields=["reminder_is_set"])
+    got.refresh()
+    assert got.reminder_is_set is False and got.reminder_minutes_before_start == 45, f"after the update {got.reminder_is_set} {got.reminder_minutes_before_start}"
+
+
 if __name__ == "__main__":
     log(f"exchangelib {exchangelib.__version__} against {EWS_URL}")
     if ENV.get("ACTAS_INTEROP_TRACE"):
