@@ -295,3 +295,27 @@ func TestMeetingSeriesOccurrences(t *testing.T) {
 		t.Fatalf("bob's series: %v, want %v", starts, want)
 	}
 }
+
+func TestMeetingTentative(t *testing.T) {
+	w := newMeetingWorld(t)
+	w.organize(w.alice, "Maybe", w.day(2, "14:00"), w.day(2, "15:00"), attendeesXML("OptionalAttendees", w.bob))
+	w.mustOK(w.respond(w.bob, "TentativelyAcceptItem", w.only(w.bob, "inbox", "MeetingRequest"), "SendAndSaveCopy"))
+	if cp := w.only(w.bob, "calendar", "CalendarItem"); cp.childText("MyResponseType") != "Tentative" || cp.childText("LegacyFreeBusyStatus") != "Tentative" {
+		t.Fatalf("bob's copy:\n%s", dump(cp))
+	}
+	if r := w.only(w.alice, "inbox", "MeetingResponse"); r.childText("Subject") != "Tentative: Maybe" || r.childText("ResponseType") != "Tentative" {
+		t.Fatalf("response:\n%s", dump(r))
+	}
+	if got := attendeeResponse(w.only(w.alice, "calendar", "CalendarItem"), w.bob.PrimarySmtpAddress); got != "Tentative" {
+		t.Fatalf("tracking: %s", got)
+	}
+	// SaveOnly leaves the response in Drafts and tells nobody.
+	w.organize(w.alice, "Later", w.day(3, "14:00"), w.day(3, "15:00"), attendeesXML("RequiredAttendees", w.carol))
+	w.mustOK(w.respond(w.carol, "DeclineItem", w.only(w.carol, "inbox", "MeetingRequest"), "SaveOnly"))
+	w.only(w.carol, "drafts", "MeetingResponse")
+	for _, n := range w.folderItems(w.alice, "inbox") {
+		if n.childText("Subject") == "Declined: Later" {
+			t.Fatal("a SaveOnly response was delivered")
+		}
+	}
+}
