@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/actasmail/actas/internal/calendar"
+	d "github.com/actasmail/actas/internal/directory"
 	"github.com/actasmail/actas/internal/mailbox"
 	"github.com/actasmail/actas/internal/store"
 )
@@ -122,5 +125,46 @@ func BenchmarkCalendarView5000(b *testing.B) {
 			benchHandler(b, &benchEnv{w: w}, req)
 			b.ReportMetric(float64(n), "items/op")
 		})
+	}
+}
+
+// BenchmarkGuardedUpdate5000: an UpdateItem changing the end of an item in
+// the calendar of an AutoAccept room with 5,000 items, by the service
+// account impersonating the room: the back-door check (calendar_guard.go)
+// reads the calendar over the item's span before the write.
+func BenchmarkGuardedUpdate5000(b *testing.B) {
+	w := newWorldWith(b, func(st *store.SQLite) mailbox.Mailboxes {
+		if _, err := st.DB().Exec("PRAGMA synchronous = OFF"); err != nil {
+			b.Fatal(err)
+		}
+		return mailbox.Open(st.DB())
+	})
+	seedRoomCalendar(b, w)
+	w.update(w.room, func(r *d.Recipient) {
+		p := d.DefaultCalendarProcessing()
+		p.AutomateProcessing, p.BookingWindowInDays = "AutoAccept", 1080
+		r.CalendarProcessing = p
+	})
+	day := w.h.opts.Now().UTC().AddDate(0, 0, 3).Format("2006-01-02")
+	r := w.mustOK(w.call(w.svc, primary(w.room), `<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>`+distFolder("calendar", w.room)+
+		`</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>early</t:Subject><t:Start>`+day+`T05:00:00Z</t:Start><t:End>`+day+`T05:30:00Z</t:End></t:CalendarItem></m:Items></m:CreateItem>`))
+	id := find(r.root, "ItemId").attr("Id")
+	reqs := [2]string{}
+	for i, end := range []string{"05:45", "05:30"} {
+		reqs[i] = envelope("Exchange2016", primary(w.room), `<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange><t:ItemId Id="`+id+`"/><t:Updates>`+
+			`<t:SetItemField><t:FieldURI FieldURI="calendar:End"/><t:CalendarItem><t:End>`+day+`T`+end+`:00Z</t:End></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`)
+	}
+	w.mustOK(w.post(w.svc, reqs[0]))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		req := httptest.NewRequest("POST", "/EWS/Exchange.asmx", strings.NewReader(reqs[i%2]))
+		req.SetBasicAuth(w.svc.UserPrincipalName, "pw")
+		rec := httptest.NewRecorder()
+		w.h.ServeHTTP(rec, req)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "NoError") {
+			b.Fatalf("status %d: %.500s", rec.Code, rec.Body)
+		}
 	}
 }
