@@ -26,9 +26,9 @@ import (
 //     places them tentatively, or not at all), so neither are direct writes.
 //   - The booker, for BookInPolicy, is the effective user, or the
 //     authenticated account when it impersonates the resource itself.
-//   - An item marked Free never conflicts; the item being updated or moved
-//     does not conflict with itself (nor, for a series, with its own
-//     occurrences).
+//   - An item marked Free, or a cancelled meeting, never conflicts; the
+//     item being updated or moved does not conflict with itself (nor, for
+//     a series, with its own occurrences).
 //   - Refused: nothing is written; the per-item error has a code of
 //     Exchange's ResponseCodeType (guardCodes) and, in t:MessageXml,
 //     ActasReason and ActasExplanation, like impersonation faults.
@@ -177,7 +177,7 @@ func (rc *reqCtx) guardReason(room, actor *directory.Recipient, p *directory.Cal
 		return ""
 	}
 	busy, _, e := rc.expandCalendarView(cal, func(x *mailbox.Item) bool {
-		return x.Extended[calFreeBusy] != "Free" && (self == 0 || x.Key != self)
+		return x.Extended[calFreeBusy] != "Free" && x.Extended[calCancelled] != "true" && (self == 0 || x.Key != self)
 	}, calWindow{spans[0].from, spans[len(spans)-1].to}, 0)
 	if e != nil {
 		return "The resource's calendar could not be read."

@@ -201,6 +201,8 @@ func TestCalendarGuardPolicies(t *testing.T) {
 			func(w *world) (*d.Recipient, string) { return w.svc, primary(w.room) }, "NoError", "", true},
 		{"conflict", func(p *d.CalendarProcessing, w *world) {},
 			func(w *world) (*d.Recipient, string) { return w.svc, primary(w.room) }, "ErrorItemSave", "Conflict", true},
+		{"a cancelled meeting does not conflict", func(p *d.CalendarProcessing, w *world) {},
+			func(w *world) (*d.Recipient, string) { return w.svc, primary(w.room) }, "NoError", "", true},
 		{"impersonating the room, the service account is the booker", func(p *d.CalendarProcessing, w *world) {
 			p.AllowConflicts, p.AllBookInPolicy, p.BookInPolicy = true, false, []string{w.alice.ID}
 		}, func(w *world) (*d.Recipient, string) { return w.svc, primary(w.room) }, "ErrorAccessDenied", "NotInBookInPolicy", true},
@@ -222,6 +224,9 @@ func TestCalendarGuardPolicies(t *testing.T) {
 			// An existing booking written through the store, not EWS.
 			cal, _ := w.mbx.Distinguished(context.Background(), w.room.ID, "calendar")
 			first := &mailbox.Item{Class: appointmentClass, Subject: "Existing", Extended: map[string]string{calStart: now(w) + "T09:30:00Z", calEnd: now(w) + "T10:30:00Z"}}
+			if strings.HasPrefix(tc.name, "a cancelled meeting") {
+				first.Extended[calCancelled] = "true"
+			}
 			if e := finishAppointment(first); e != nil {
 				t.Fatal(e)
 			}
