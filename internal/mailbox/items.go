@@ -249,17 +249,11 @@ func (s *Store) Items(ctx context.Context, mbx string, folder int64, q Query) ([
 		default:
 			return fmt.Errorf("%w: traversal %q", ErrInvalidArgument, q.Traversal)
 		}
-		if w := q.Window; w != nil {
-			n := len(args)
-			ext := func(i int) string { return `json_extract(data, '$.extended."' || $` + strconv.Itoa(n+i) + ` || '"')` }
-			where += ` AND (` + ext(1) + ` IS NOT NULL OR ((` + ext(2) + ` IS NULL OR ` + ext(2) + ` >= $` + strconv.Itoa(n+4) +
-				`) AND (` + ext(3) + ` IS NULL OR ` + ext(3) + ` < $` + strconv.Itoa(n+5) + `)))`
-			args = append(args, w.AlwaysKey, w.EndKey, w.StartKey, w.From, w.To)
-		}
+		from := `mailbox_items WHERE ` + where // the rows to read, narrowed below
 		if m := q.Match; m != nil {
-			n := len(args)
 			// A plain key is written into the statement, so that an index on
 			// the same expression (mailbox_items_caluid) can serve it.
+			n := len(args)
 			if plainKey.MatchString(m[0]) {
 				where += ` AND json_extract(data, '$.extended."` + m[0] + `"') = $` + strconv.Itoa(n+1)
 				args = append(args, m[1])
@@ -267,9 +261,13 @@ func (s *Store) Items(ctx context.Context, mbx string, folder int64, q Query) ([
 				where += ` AND json_extract(data, '$.extended."' || $` + strconv.Itoa(n+1) + ` || '"') = $` + strconv.Itoa(n+2)
 				args = append(args, m[0], m[1])
 			}
+			from = `mailbox_items WHERE ` + where
+		}
+		if w := q.Window; w != nil {
+			from, args = windowRows(where, args, w)
 		}
 		if q.Filter == nil && q.Less == nil {
-			if err := qr.QueryRowContext(ctx, `SELECT COUNT(*) FROM mailbox_items WHERE `+where, args...).Scan(&total); err != nil {
+			if err := qr.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+from, args...).Scan(&total); err != nil {
 				return err
 			}
 			limit := int64(math.MaxInt64)
@@ -279,12 +277,12 @@ func (s *Store) Items(ctx context.Context, mbx string, folder int64, q Query) ([
 			n := len(args)
 			var err error
 			page, err = queryItems(ctx, qr, mbx,
-				`SELECT `+itemCols+`, last_att FROM mailbox_items WHERE `+where+
+				`SELECT `+itemCols+`, last_att FROM `+from+
 					` ORDER BY received DESC, ikey DESC LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2),
 				append(args, limit, q.Offset)...)
 			return err
 		}
-		all, err := queryItems(ctx, qr, mbx, `SELECT `+itemCols+`, last_att FROM mailbox_items WHERE `+where, args...)
+		all, err := queryItems(ctx, qr, mbx, `SELECT `+itemCols+`, last_att FROM `+from, args...)
 		if err != nil {
 			return err
 		}
@@ -854,4 +852,30 @@ func (s *Store) Deliver(ctx context.Context, a Actor, to []string, msg *Item) ([
 		return nil, err
 	}
 	return out, nil
+}
+
+// windowRows returns the FROM clause (and its arguments) of the rows of
+// where that a time window keeps: items with w.AlwaysKey, and items whose
+// end is not before w.From and whose start is before w.To (a missing start
+// or end keeps the row). With plain keys it is a union of three indexable
+// queries — series masters, items in the window by their end
+// (mailbox_items_calend), items without an end — so a window over a big
+// calendar reads only its rows; otherwise one scan with json_extract.
+func windowRows(where string, args []any, w *Window) (string, []any) {
+	n := len(args)
+	p := func(i int) string { return `$` + strconv.Itoa(n+i) }
+	if plainKey.MatchString(w.AlwaysKey) && plainKey.MatchString(w.StartKey) && plainKey.MatchString(w.EndKey) {
+		ext := func(k string) string { return `json_extract(data, '$.extended."` + k + `"')` }
+		always, start, end := ext(w.AlwaysKey), ext(w.StartKey), ext(w.EndKey)
+		sel := `SELECT * FROM mailbox_items WHERE ` + where + ` AND `
+		// Values are JSON strings, so "x >= ''" is "x IS NOT NULL" as an
+		// index range; a unary + keeps a term from choosing the index.
+		return `(` + sel + always + ` >= '' UNION ALL ` +
+			sel + `+` + always + ` IS NULL AND ` + end + ` >= ` + p(1) + ` AND (` + start + ` IS NULL OR ` + start + ` < ` + p(2) + `) UNION ALL ` +
+			sel + `+` + always + ` IS NULL AND ` + end + ` IS NULL AND COALESCE(` + start + `, '') < ` + p(2) + `)`, append(args, w.From, w.To)
+	}
+	ext := func(i int) string { return `json_extract(data, '$.extended."' || ` + p(i) + ` || '"')` }
+	// One json_extract per key (a missing end or start keeps the row).
+	return `mailbox_items WHERE ` + where + ` AND (` + ext(1) + ` IS NOT NULL OR (COALESCE(` + ext(2) + `, ` + p(4) + `) >= ` + p(4) +
+		` AND COALESCE(` + ext(3) + `, '') < ` + p(5) + `))`, append(args, w.AlwaysKey, w.EndKey, w.StartKey, w.From, w.To)
 }
