@@ -164,8 +164,7 @@ func (rc *reqCtx) forwardForApproval(room, org *directory.Recipient, p *director
 
 // resourceResponse sends the resource's own response to the organizer.
 func (rc *reqCtx) resourceResponse(room, org *directory.Recipient, meeting *mailbox.Item, class, prefix, kind, body string) {
-	resp := rc.meetingMessage(room, meeting, class, prefix+strings.TrimPrefix(meeting.Subject, "Canceled: "), "", nil)
-	resp.Subject = prefix + rc.organizerSubject(org, meeting)
+	resp := rc.meetingMessage(room, meeting, class, prefix+rc.organizerSubject(org, meeting), "", nil)
 	resp.Body, resp.BodyType, resp.Cc = body, "Text", nil
 	resp.To = []mailbox.Address{*addrOf(org)}
 	resp.Extended[mtgResponse] = kind

@@ -589,7 +589,11 @@ func (rc *reqCtx) respondToMeeting(n *node, disp string, saved *mailbox.Folder) 
 		outcome := map[string]string{"Accept": mailbox.BookingAccepted, "Tentative": mailbox.BookingTentative, "Decline": mailbox.BookingDeclined}[rk.kind]
 		rc.recordBookingDecision(principal, rc.user, updated, mailbox.BookingSourceDelegate, outcome, "decided by "+rc.user.PrimarySmtpAddress)
 	}
-	resp := rc.meetingMessage(principal, cal, rk.class, rk.prefix+strings.TrimPrefix(cal.Subject, "Canceled: "), "", nil)
+	subject := cal.Subject
+	if org != nil {
+		subject = rc.organizerSubject(org, cal) // a resource's copy may have lost it
+	}
+	resp := rc.meetingMessage(principal, cal, rk.class, rk.prefix+subject, "", nil)
 	resp.Body, resp.BodyType = "", "Text"
 	if b := n.child("Body"); b != nil {
 		resp.Body, resp.BodyType = b.Text, orDefault(b.attr("BodyType"), "Text")

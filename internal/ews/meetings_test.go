@@ -236,6 +236,11 @@ func TestResourceDelegateApproval(t *testing.T) {
 	if find(r.root, "MyResponseType").Text != "Accept" {
 		t.Fatalf("room's booking after the delegate accepted:\n%s", r.body)
 	}
+	for _, n := range w.folderItems(w.alice, "inbox") {
+		if n.Local == "MeetingResponse" && n.childText("ResponseType") == "Accept" && n.childText("Subject") != "Accepted: Board" {
+			t.Fatalf("the delegate's answer has the room copy's subject: %q", n.childText("Subject"))
+		}
+	}
 	mine := w.only(w.alice, "calendar", "CalendarItem")
 	if attendeeResponse(mine, w.room.PrimarySmtpAddress) != "Accept" {
 		t.Fatalf("tracking:\n%s", dump(mine))
