@@ -247,11 +247,19 @@ func (rc *reqCtx) bookingViolation(p *directory.CalendarProcessing, cal *mailbox
 	if p.AllowConflicts || len(spans) == 0 {
 		return ""
 	}
-	from, to := spans[0].from, spans[len(spans)-1].to
 	uid := meeting.Extended[calUID]
+	return rc.conflictIn(cal, spans, func(it *mailbox.Item) bool { return uid != "" && it.Extended[calUID] == uid })
+}
+
+// conflictIn returns why spans cannot be booked in cal ("" = free): the
+// first non-Free, non-cancelled item overlapping one of them, skip aside.
+func (rc *reqCtx) conflictIn(cal *mailbox.Folder, spans []calWindow, skip func(*mailbox.Item) bool) string {
+	if len(spans) == 0 {
+		return ""
+	}
 	busy, _, e := rc.expandCalendarView(cal, func(it *mailbox.Item) bool {
-		return it.Extended[calFreeBusy] != "Free" && it.Extended[calCancelled] != "true" && (uid == "" || it.Extended[calUID] != uid)
-	}, calWindow{from, to}, 0)
+		return it.Extended[calFreeBusy] != "Free" && it.Extended[calCancelled] != "true" && !skip(it)
+	}, calWindow{spans[0].from, spans[len(spans)-1].to}, 0)
 	if e != nil {
 		return "The resource's calendar could not be read."
 	}

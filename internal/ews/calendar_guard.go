@@ -173,25 +173,7 @@ func (rc *reqCtx) guardReason(room, actor *directory.Recipient, p *directory.Cal
 		end, _ := calTime(it, calEnd)
 		spans = []calWindow{{start, end}}
 	}
-	if len(spans) == 0 {
-		return ""
-	}
-	busy, _, e := rc.expandCalendarView(cal, func(x *mailbox.Item) bool {
-		return x.Extended[calFreeBusy] != "Free" && x.Extended[calCancelled] != "true" && (self == 0 || x.Key != self)
-	}, calWindow{spans[0].from, spans[len(spans)-1].to}, 0)
-	if e != nil {
-		return "The resource's calendar could not be read."
-	}
-	for _, sp := range spans {
-		for _, b := range busy {
-			bs, _ := calTime(b, calStart)
-			be, _ := calTime(b, calEnd)
-			if bs.Before(sp.to) && be.After(sp.from) {
-				return fmt.Sprintf("The resource is already booked from %s to %s (UTC).", bs.UTC().Format("2006-01-02 15:04"), be.UTC().Format("15:04"))
-			}
-		}
-	}
-	return ""
+	return rc.conflictIn(cal, spans, func(x *mailbox.Item) bool { return self != 0 && x.Key == self })
 }
 
 func policySummary(p *directory.CalendarProcessing) string {

@@ -134,15 +134,21 @@ type delegateResult struct {
 	e *ewsErr
 }
 
-func opGetDelegate(rc *reqCtx, op *node, w *xw) error {
+// delegateSettings resolves the owner and reads its delegate settings.
+func (rc *reqCtx) delegateSettings(op *node) (*directory.Recipient, *mailbox.DelegateSettings, *ewsErr) {
 	owner, e := rc.delegateOwner(op)
-	var set *mailbox.DelegateSettings
-	if e == nil {
-		var err error
-		if set, err = rc.h.mbx.Delegates(rc.ctx, owner.ID); err != nil {
-			e = rc.mapErr(err, "ErrorNonExistentMailbox")
-		}
+	if e != nil {
+		return nil, nil, e
 	}
+	set, err := rc.h.mbx.Delegates(rc.ctx, owner.ID)
+	if err != nil {
+		return nil, nil, rc.mapErr(err, "ErrorNonExistentMailbox")
+	}
+	return owner, set, nil
+}
+
+func opGetDelegate(rc *reqCtx, op *node, w *xw) error {
+	_, set, e := rc.delegateSettings(op)
 	if e != nil {
 		return writeDelegateResponse(rc, w, "GetDelegate", e, nil, false, "")
 	}
@@ -182,14 +188,7 @@ func opRemoveDelegate(rc *reqCtx, op *node, w *xw) error {
 }
 
 func changeDelegates(rc *reqCtx, op *node, w *xw, name string) error {
-	owner, e := rc.delegateOwner(op)
-	var set *mailbox.DelegateSettings
-	if e == nil {
-		var err error
-		if set, err = rc.h.mbx.Delegates(rc.ctx, owner.ID); err != nil {
-			e = rc.mapErr(err, "ErrorNonExistentMailbox")
-		}
-	}
+	owner, set, e := rc.delegateSettings(op)
 	if e != nil {
 		return writeDelegateResponse(rc, w, name, e, nil, false, "")
 	}

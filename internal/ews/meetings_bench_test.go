@@ -6,8 +6,6 @@ import (
 	"time"
 
 	d "github.com/actasmail/actas/internal/directory"
-	"github.com/actasmail/actas/internal/mailbox"
-	"github.com/actasmail/actas/internal/store"
 )
 
 // BenchmarkMeetingBookRoom5000: Alice's CreateItem of a meeting with one
@@ -16,13 +14,7 @@ import (
 // attendee's copy and request, the room's policy check, booking and
 // response, the tracking — one free slot per iteration.
 func BenchmarkMeetingBookRoom5000(b *testing.B) {
-	w := newWorldWith(b, func(st *store.SQLite) mailbox.Mailboxes {
-		if _, err := st.DB().Exec("PRAGMA synchronous = OFF"); err != nil {
-			b.Fatal(err)
-		}
-		return mailbox.Open(st.DB())
-	})
-	seedRoomCalendar(b, w)
+	w := newRoomBenchWorld(b)
 	w.update(w.room, func(r *d.Recipient) {
 		p := d.DefaultCalendarProcessing()
 		p.AutomateProcessing = "AutoAccept"

@@ -216,42 +216,11 @@ func (rc *reqCtx) prepareSend(it *mailbox.Item, mbx string) *ewsErr {
 // transmit delivers a prepared message: internal recipients through
 // Deliver, external ones kept in the Outbox (see the package comment above).
 func (rc *reqCtx) transmit(it *mailbox.Item, mbx string) *ewsErr {
-	var internal, external []string
-	seen := map[string]bool{}
-	_ = rc.h.dir.Read(func(s *directory.State) error {
-		owner := s.Recipient(mbx)
-		var add func(r *directory.Recipient, depth int)
-		add = func(r *directory.Recipient, depth int) {
-			if seen[r.ID] || depth > 20 {
-				return
-			}
-			seen[r.ID] = true
-			switch {
-			case r.IsMailbox():
-				internal = append(internal, r.ID)
-			case r.IsGroup() && r.Type != directory.RoleGroup:
-				for _, m := range s.Members(r.ID) {
-					if mr := s.Recipient(m); mr != nil {
-						add(mr, depth+1)
-					}
-				}
-			}
-		}
-		for _, list := range [][]mailbox.Address{it.To, it.Cc, it.Bcc} {
-			for _, a := range list {
-				r := s.RecipientBySMTP(a.Email)
-				if r == nil || owner == nil || r.Org != owner.Org || !(r.IsMailbox() || r.IsGroup() && r.Type != directory.RoleGroup) {
-					if !seen["ext:"+strings.ToLower(a.Email)] {
-						seen["ext:"+strings.ToLower(a.Email)] = true
-						external = append(external, a.Email)
-					}
-					continue
-				}
-				add(r, 0)
-			}
-		}
-		return nil
-	})
+	rs, external := rc.expandRecipients(mbx, it.To, it.Cc, it.Bcc) // meetings.go
+	internal := make([]string, len(rs))
+	for i, r := range rs {
+		internal[i] = r.ID
+	}
 	if len(internal) > 0 {
 		for _, id := range internal {
 			if err := rc.ensure(id); err != nil {
