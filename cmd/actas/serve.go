@@ -123,6 +123,14 @@ func serve(ctx context.Context, o serveOpts) error {
 	ewsHandler := ews.New(dir, boxes, srv.Authenticate, log, ews.Options{AuthError: server.WriteAuthError,
 		MaxRequestBytes: o.maxRequest, MaxDepth: o.maxDepth, MaxElements: o.maxElements})
 	ewsHandler.SetBudgets(func(callerID string) notify.Budget { return throttlingBudget(dir, callerID) })
+	resumed, err := ewsHandler.ResumeSubscriptions(ctx, notify.NewSQLPersister(st.DB()))
+	if err != nil {
+		return err
+	}
+	if resumed > 0 {
+		log.Info("subscriptions resumed", "count", resumed)
+	}
+	defer ewsHandler.Close() // after the HTTP server stopped: writes the subscriptions' cursors
 	srv.EWS = ewsHandler
 	ad := autodiscover.New(dir, srv.Authenticate, ewsURL, log)
 	ad.AuthError = server.WriteAuthError

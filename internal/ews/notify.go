@@ -544,6 +544,32 @@ func (h *Handler) notifyHub() *notify.Hub {
 	return h.hub
 }
 
+// ResumeSubscriptions makes subscriptions survive restarts: they are kept
+// in p from now on, and those p holds (from the previous run) are served
+// again with their ids and cursors; push subscriptions post again. Call it
+// once, before serving. It returns how many were resumed.
+func (h *Handler) ResumeSubscriptions(ctx context.Context, p notify.Persister) (int, error) {
+	subs, err := h.notifyHub().Restore(ctx, p, h.log)
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range subs {
+		if s.Kind == notify.Push {
+			go h.runPush(s)
+		}
+	}
+	return len(subs), nil
+}
+
+// Close stops the subscriptions' background work and writes their
+// cursors (ResumeSubscriptions). Call it after the HTTP server stopped.
+func (h *Handler) Close() {
+	h.hubOnce.Do(func() {}) // no hub is made after Close
+	if h.hub != nil {
+		h.hub.Close()
+	}
+}
+
 // --- push ---
 
 // Push delivery: a goroutine per push subscription POSTs
@@ -606,7 +632,11 @@ func (h *Handler) runPush(s *notify.Subscription) {
 				}
 				backoff = min(max(2*backoff, pushFirstRetry), maxBackoff)
 				h.log.Debug("ews push: delivery failed, retrying", "subscription", s.ID, "in", backoff, "error", err)
-				time.Sleep(backoff)
+				select {
+				case <-hub.Done():
+					return
+				case <-time.After(backoff):
+				}
 				continue
 			}
 			failingSince, backoff = time.Time{}, 0
@@ -628,6 +658,8 @@ func (h *Handler) runPush(s *notify.Subscription) {
 			}
 		}
 		select {
+		case <-hub.Done():
+			return // the handler closed; a restart resumes it (ResumeSubscriptions)
 		case <-conn.Wake():
 		case <-status.C:
 			statusDue = true

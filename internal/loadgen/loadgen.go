@@ -120,6 +120,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	reg.SetMailboxes(boxes)
 	srv := server.New(reg, log)
 	ewsHandler := ews.New(directory, boxes, srv.Authenticate, log, ews.Options{AuthError: server.WriteAuthError})
+	// Subscriptions are persisted as serve does.
+	if _, err := ewsHandler.ResumeSubscriptions(ctx, notify.NewSQLPersister(st.DB())); err != nil {
+		return nil, err
+	}
+	defer ewsHandler.Close()
 	srv.EWS = ewsHandler
 	// Each account holds its share of the streaming connections (200
 	// subscriptions each), as a throttling policy's HangingConnectionLimit

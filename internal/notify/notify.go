@@ -7,7 +7,8 @@
 //
 // The hub learns about new rows from the mailbox store's commit hook
 // (Store.OnCommit) and wakes the streaming connections that watch the
-// mailbox; a store without the hook is polled.
+// mailbox; a store without the hook is polled. With a Persister
+// (persist.go) subscriptions survive a restart.
 package notify
 
 import (
@@ -18,6 +19,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -67,6 +69,7 @@ type Subscription struct {
 	StatusFrequency time.Duration
 	CallerData      string
 
+	hub      *Hub // set when the hub holds it (persistence of progress)
 	mu       sync.Mutex
 	cursor   int64 // journal sequence delivered up to (streaming, push)
 	lastUsed time.Time
@@ -85,6 +88,9 @@ type Hub struct {
 	subs    map[string]*Subscription
 	watch   map[string]map[*Conn]bool // mailbox -> streaming connections
 	streams map[string]int            // owner -> open streaming connections (budget.go)
+	persist Persister                 // nil: subscriptions live in memory only (persist.go)
+	plog    *slog.Logger
+	dirty   map[string]bool // subscriptions whose cursor or idle clock moved since the last Flush
 
 	inbox sync.Map // "mailbox/name" -> distinguished folder key (inbox, calendar)
 	head  sync.Map // mailbox -> a journal sequence known to exist (lower bound of the head)
@@ -111,14 +117,20 @@ func NewHub(src Source, now func() time.Time) *Hub {
 	return h
 }
 
-// Close stops the hub's goroutines.
+// Close stops the hub's goroutines, after writing the cursors that moved
+// when the subscriptions are persisted.
 func (h *Hub) Close() {
 	select {
 	case <-h.stop:
 	default:
+		h.Flush(context.Background())
 		close(h.stop)
 	}
 }
+
+// Done is closed when the hub is closed: background work on its
+// subscriptions (push deliveries) stops.
+func (h *Hub) Done() <-chan struct{} { return h.stop }
 
 func (h *Hub) poll(every time.Duration) {
 	t := time.NewTicker(every)
@@ -161,8 +173,8 @@ var StreamingIdle = 30 * time.Minute
 // that had no connection for StreamingIdle.
 func (h *Hub) sweep() {
 	now := h.now()
+	var gone []string
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	for id, s := range h.subs {
 		s.mu.Lock()
 		idle := now.Sub(s.lastUsed)
@@ -170,8 +182,11 @@ func (h *Hub) sweep() {
 		s.mu.Unlock()
 		if expired {
 			delete(h.subs, id)
+			gone = append(gone, id)
 		}
 	}
+	h.mu.Unlock()
+	h.deleted(gone...)
 }
 
 // Signal wakes the streaming connections watching any of mbxs. The store
@@ -241,8 +256,8 @@ func (h *Hub) Add(ctx context.Context, s *Subscription, from string, limit int) 
 	rand.Read(b[:])
 	s.ID = base64.StdEncoding.EncodeToString(append([]byte("AS"), b[:]...))
 	s.lastUsed = h.now()
+	s.hub = h
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if limit > 0 {
 		n := 0
 		for _, o := range h.subs {
@@ -251,10 +266,18 @@ func (h *Hub) Add(ctx context.Context, s *Subscription, from string, limit int) 
 			}
 		}
 		if n >= limit {
+			h.mu.Unlock()
 			return nil, ErrTooManySubscriptions
 		}
 	}
 	h.subs[s.ID] = s
+	h.mu.Unlock()
+	if err := h.saved(ctx, s); err != nil {
+		h.mu.Lock()
+		delete(h.subs, s.ID)
+		h.mu.Unlock()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -280,6 +303,9 @@ func (h *Hub) Get(id, owner string) (*Subscription, error) {
 		h.Remove(id)
 		return nil, ErrExpired
 	}
+	if s.Kind == Pull {
+		h.touched(id) // its expiry clock
+	}
 	return s, nil
 }
 
@@ -291,6 +317,7 @@ func (h *Hub) Remove(id string) {
 	delete(h.subs, id)
 	h.mu.Unlock()
 	if s != nil {
+		h.deleted(id)
 		s.mu.Lock()
 		c := s.conn
 		s.mu.Unlock()

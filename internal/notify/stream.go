@@ -60,11 +60,15 @@ func (c *Conn) Detach() {
 	now := c.h.now()
 	for _, s := range c.subs {
 		s.mu.Lock()
-		if s.conn == c {
+		mine := s.conn == c
+		if mine {
 			s.conn = nil
 			s.lastUsed = now // the idle time of a streaming subscription starts here
 		}
 		s.mu.Unlock()
+		if mine {
+			c.h.touched(s.ID)
+		}
 	}
 }
 
@@ -139,8 +143,12 @@ func (c *Conn) Serving() []*Subscription {
 // Advance moves a subscription's cursor after its events were written.
 func (s *Subscription) Advance(seq int64) {
 	s.mu.Lock()
-	if seq > s.cursor {
+	moved := seq > s.cursor
+	if moved {
 		s.cursor = seq
 	}
 	s.mu.Unlock()
+	if moved && s.hub != nil {
+		s.hub.touched(s.ID)
+	}
 }

@@ -174,6 +174,16 @@ var migrations = []string{
 	// (mailbox.Query.Match on actas:cal:uid) without scanning the calendar.
 	`CREATE INDEX mailbox_items_unread ON mailbox_items(mailbox, folder, is_read);
 	CREATE INDEX mailbox_items_caluid ON mailbox_items(mailbox, json_extract(data, '$.extended."actas:cal:uid"'));`,
+	// 9: EWS subscriptions, so they survive a restart (internal/notify,
+	// persist.go): the fixed part as JSON, the journal cursor and the idle
+	// clock (Unix microseconds); a subscription goes with its mailbox.
+	`CREATE TABLE ews_subscriptions (
+		id        TEXT PRIMARY KEY,
+		mailbox   TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+		doc       TEXT NOT NULL,
+		cursor    BIGINT NOT NULL,
+		last_used BIGINT NOT NULL
+	);`,
 }
 
 // SQLite is the embedded store: one database file in the data directory,
