@@ -174,3 +174,27 @@ func (f *failingPersister) SaveProgress(ctx context.Context, p map[string]Progre
 	}
 	return f.SQLPersister.SaveProgress(ctx, p)
 }
+
+// TestSweepForgetsRecords: a subscription that expires is deleted from the
+// store too, so it does not come back after a restart.
+func TestSweepForgetsRecords(t *testing.T) {
+	ctx := context.Background()
+	st, db := newStoreDB(t)
+	st.Ensure(ctx, mbx)
+	p := NewSQLPersister(db)
+	h := NewHub(st, nil)
+	defer h.Close()
+	now := time.Now()
+	h.now = func() time.Time { return now }
+	if _, err := h.Restore(ctx, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	pull, _ := h.Add(ctx, &Subscription{Kind: Pull, Owner: "svc", Mailbox: mbx, Timeout: time.Minute}, "", 0)
+	kept, _ := h.Add(ctx, &Subscription{Kind: Pull, Owner: "svc", Mailbox: mbx, Timeout: time.Hour}, "", 0)
+	now = now.Add(2 * time.Minute)
+	h.sweep()
+	recs, err := p.LoadSubscriptions(ctx)
+	if err != nil || len(recs) != 1 || recs[0].ID != kept.ID {
+		t.Fatalf("after %s expired: %+v %v", pull.ID, recs, err)
+	}
+}
