@@ -184,6 +184,10 @@ var migrations = []string{
 		cursor    BIGINT NOT NULL,
 		last_used BIGINT NOT NULL
 	);`,
+	// 10: calendar windows (mailbox.Query.Window via windowRows): items by
+	// their end time, and recurring masters, found through indexes.
+	`CREATE INDEX mailbox_items_calend ON mailbox_items(mailbox, folder, json_extract(data, '$.extended."actas:cal:end"'), json_extract(data, '$.extended."actas:cal:start"'));
+	CREATE INDEX mailbox_items_calrecur ON mailbox_items(mailbox, folder, json_extract(data, '$.extended."actas:cal:recur"'));`,
 }
 
 // SQLite is the embedded store: one database file in the data directory,
