@@ -330,6 +330,20 @@ func (s *Store) Remove(ctx context.Context, mbx string) error {
 	return nil
 }
 
+// JournalHead returns the sequence of mbx's last journal row (0: none);
+// notifications start new subscriptions there.
+func (s *Store) JournalHead(ctx context.Context, mbx string) (int64, error) {
+	var seq int64
+	err := s.read(ctx, "journal head", func(q querier) error {
+		err := q.QueryRowContext(ctx, `SELECT last_seq FROM mailboxes WHERE id = $1`, mbx).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("mailbox %s: %w", mbx, ErrNotFound)
+		}
+		return err
+	})
+	return seq, err
+}
+
 // Journal implements Mailboxes. A limit <= 0 means no limit.
 func (s *Store) Journal(ctx context.Context, mbx string, after int64, limit int) ([]Change, error) {
 	var out []Change

@@ -40,17 +40,6 @@ var (
 	ErrTooManyStreams       = errors.New("notify: streaming connection budget exceeded") // ErrorExceededConnectionCount
 )
 
-// CountMailbox returns the number of subscriptions watching a mailbox.
-func (h *Hub) CountMailbox(mbx string) (n int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, s := range h.subs {
-		if s.Mailbox == mbx {
-			n++
-		}
-	}
-	return n
-}
 
 // OpenStream reserves one of owner's streaming connections; release with
 // CloseStream.

@@ -86,6 +86,7 @@ type Hub struct {
 
 	mu      sync.Mutex
 	subs    map[string]*Subscription
+	perMbx  map[string]int            // mailbox -> subscriptions (the budget check)
 	watch   map[string]map[*Conn]bool // mailbox -> streaming connections
 	streams map[string]int            // owner -> open streaming connections (budget.go)
 	persist Persister                 // nil: subscriptions live in memory only (persist.go)
@@ -106,7 +107,7 @@ func NewHub(src Source, now func() time.Time) *Hub {
 	if now == nil {
 		now = time.Now
 	}
-	h := &Hub{src: src, now: now, subs: map[string]*Subscription{}, watch: map[string]map[*Conn]bool{}, stop: make(chan struct{})}
+	h := &Hub{src: src, now: now, subs: map[string]*Subscription{}, perMbx: map[string]int{}, watch: map[string]map[*Conn]bool{}, stop: make(chan struct{})}
 	if oc, ok := src.(interface{ OnCommit(func([]string)) }); ok {
 		oc.OnCommit(h.Signal)
 	} else {
@@ -181,7 +182,7 @@ func (h *Hub) sweep() {
 		expired := s.Kind == Pull && idle > s.Timeout || s.Kind == Streaming && s.conn == nil && idle > StreamingIdle
 		s.mu.Unlock()
 		if expired {
-			delete(h.subs, id)
+			h.untrack(id)
 			gone = append(gone, id)
 		}
 	}
@@ -211,8 +212,15 @@ func (h *Hub) Signal(mbxs []string) {
 
 // Head returns the mailbox's last journal sequence.
 func (h *Hub) Head(ctx context.Context, mbx string) (int64, error) {
-	// The journal has no "last row" query: page to the end from a cached
-	// lower bound. Rows are contiguous, so the bound is cheap to keep.
+	if hs, ok := h.src.(interface {
+		JournalHead(ctx context.Context, mbx string) (int64, error)
+	}); ok { // the SQL store knows its last sequence
+		if seq, err := hs.JournalHead(ctx, mbx); err == nil {
+			return seq, nil
+		}
+	}
+	// Otherwise page to the end from a cached lower bound. Rows are
+	// contiguous, so the bound is cheap to keep.
 	var after int64
 	if v, ok := h.head.Load(mbx); ok {
 		after = v.(int64)
@@ -258,27 +266,41 @@ func (h *Hub) Add(ctx context.Context, s *Subscription, from string, limit int) 
 	s.lastUsed = h.now()
 	s.hub = h
 	h.mu.Lock()
-	if limit > 0 {
-		n := 0
-		for _, o := range h.subs {
-			if o.Mailbox == s.Mailbox {
-				n++
-			}
-		}
-		if n >= limit {
-			h.mu.Unlock()
-			return nil, ErrTooManySubscriptions
-		}
+	if limit > 0 && h.perMbx[s.Mailbox] >= limit {
+		h.mu.Unlock()
+		return nil, ErrTooManySubscriptions
 	}
-	h.subs[s.ID] = s
+	h.track(s)
 	h.mu.Unlock()
 	if err := h.saved(ctx, s); err != nil {
 		h.mu.Lock()
-		delete(h.subs, s.ID)
+		h.untrack(s.ID)
 		h.mu.Unlock()
 		return nil, err
 	}
 	return s, nil
+}
+
+// track adds s to the hub; h.mu must be held.
+func (h *Hub) track(s *Subscription) {
+	if _, ok := h.subs[s.ID]; !ok {
+		h.perMbx[s.Mailbox]++
+	}
+	h.subs[s.ID] = s
+}
+
+// untrack removes a subscription and returns it (nil if unknown); h.mu must
+// be held.
+func (h *Hub) untrack(id string) *Subscription {
+	s := h.subs[id]
+	if s == nil {
+		return nil
+	}
+	delete(h.subs, id)
+	if h.perMbx[s.Mailbox]--; h.perMbx[s.Mailbox] <= 0 {
+		delete(h.perMbx, s.Mailbox)
+	}
+	return s
 }
 
 // Get returns a subscription for its owner, refreshing its expiry.
@@ -313,8 +335,7 @@ func (h *Hub) Get(id, owner string) (*Subscription, error) {
 // any, stops serving it.
 func (h *Hub) Remove(id string) {
 	h.mu.Lock()
-	s := h.subs[id]
-	delete(h.subs, id)
+	s := h.untrack(id)
 	h.mu.Unlock()
 	if s != nil {
 		h.deleted(id)

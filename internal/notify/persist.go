@@ -112,7 +112,7 @@ func (h *Hub) Restore(ctx context.Context, p Persister, log *slog.Logger) ([]*Su
 			s.lastUsed = now
 		}
 		s.hub = h
-		h.subs[s.ID] = s
+		h.track(s)
 		out = append(out, s)
 	}
 	h.mu.Unlock()
