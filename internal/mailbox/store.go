@@ -27,6 +27,7 @@ type Store struct {
 	// and before its commit; an error rolls the whole write back.
 	beforeCommit func(what string) error
 	hooks        commitHooks // OnCommit (commit.go)
+	stmts        stmtCache   // prepared statements (stmts.go)
 }
 
 var _ Mailboxes = (*Store)(nil)
@@ -95,7 +96,7 @@ func normTime(t time.Time) time.Time {
 // (written back at commit), the actor, and the time of the write.
 type wtx struct {
 	ctx context.Context
-	tx  *sql.Tx
+	tx  cachedTx
 	a   Actor
 	now time.Time
 	mbx map[string]*counters
@@ -107,10 +108,11 @@ type counters struct{ seq, folder, item int64 }
 // ErrNotFound otherwise). With create, missing mailboxes rows are inserted
 // first (Ensure).
 func (s *Store) write(ctx context.Context, what string, a Actor, mbxs []string, create bool, fn func(w *wtx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("mailbox: %s: begin: %w", what, err)
 	}
+	defer s.afterTx(ctx)
 	defer tx.Rollback()
 	w := &wtx{ctx: ctx, tx: tx, a: a, now: normTime(s.now()), mbx: map[string]*counters{}}
 	sorted := slices.Clone(mbxs)
@@ -199,10 +201,11 @@ func (w *wtx) logFrom(mbx, op string, item, folder, oldFolder, oldItem int64) (i
 // read runs fn in one transaction, so a read's several queries see one
 // state.
 func (s *Store) read(ctx context.Context, what string, fn func(q querier) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("mailbox: %s: begin: %w", what, err)
 	}
+	defer s.afterTx(ctx)
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return fmt.Errorf("mailbox: %s: %w", what, err)

@@ -1,0 +1,110 @@
+package mailbox
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// Prepared statements. Preparing dominated small reads (SQLite parses and
+// plans every statement afresh), so the store keeps each statement text it
+// runs prepared, up to maxStmts of them. A transaction holds the store's
+// only connection, so a statement cannot be prepared on the database while
+// one is open: a text seen for the first time runs unprepared and is
+// prepared right after its transaction ends; later transactions bind the
+// prepared statement to themselves (sql.Tx.StmtContext), which reuses it
+// on the same connection.
+
+const maxStmts = 512
+
+type stmtCache struct {
+	mu      sync.Mutex
+	stmts   map[string]*sql.Stmt
+	pending map[string]bool
+}
+
+// cachedTx is a transaction whose statements go through the cache.
+type cachedTx struct {
+	*sql.Tx
+	c *stmtCache
+}
+
+func (c *stmtCache) get(q string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.stmts[q]
+	if st == nil && len(c.stmts)+len(c.pending) < maxStmts {
+		if c.pending == nil {
+			c.pending = map[string]bool{}
+		}
+		c.pending[q] = true
+	}
+	return st
+}
+
+// prepare prepares the texts seen since the last call; the connection must
+// be free (no transaction of this goroutine open).
+func (c *stmtCache) prepare(ctx context.Context, db *sql.DB) {
+	c.mu.Lock()
+	texts := make([]string, 0, len(c.pending))
+	for q := range c.pending {
+		texts = append(texts, q)
+	}
+	c.pending = nil
+	c.mu.Unlock()
+	for _, q := range texts {
+		st, err := db.PrepareContext(context.WithoutCancel(ctx), q)
+		if err != nil {
+			continue // it runs unprepared, as before
+		}
+		c.mu.Lock()
+		if c.stmts == nil {
+			c.stmts = map[string]*sql.Stmt{}
+		}
+		if c.stmts[q] == nil {
+			c.stmts[q] = st
+			st = nil
+		}
+		c.mu.Unlock()
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func (t cachedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := t.c.get(q); st != nil {
+		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, q, args...)
+}
+
+func (t cachedTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.c.get(q); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, q, args...)
+}
+
+func (t cachedTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.c.get(q); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, q, args...)
+}
+
+// begin starts a transaction whose statements use the cache.
+func (s *Store) begin(ctx context.Context) (cachedTx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	return cachedTx{Tx: tx, c: &s.stmts}, err
+}
+
+// afterTx prepares what the transaction ran for the first time.
+func (s *Store) afterTx(ctx context.Context) {
+	s.stmts.mu.Lock()
+	n := len(s.stmts.pending)
+	s.stmts.mu.Unlock()
+	if n > 0 {
+		s.stmts.prepare(ctx, s.db)
+	}
+}
