@@ -241,7 +241,6 @@ func changeFolderPermission(c *Call, op string) error {
 	if err != nil {
 		return fmt.Errorf("read delegates of %s: %w", ref.owner.Name, err)
 	}
-	wasDelegate := dels.Find(user) != nil
 	if delegate {
 		if ref.folder.Distinguished != "calendar" || p.Level != "Editor" {
 			return invalidArg("-SharingPermissionFlags Delegate can be used only with -AccessRights Editor on the mailbox's Calendar folder.")
@@ -250,6 +249,9 @@ func changeFolderPermission(c *Call, op string) error {
 			return invalidArg("Only a mailbox user can be a calendar delegate.")
 		}
 		if d := dels.Find(user); d != nil {
+			if d.Levels == nil {
+				d.Levels = map[string]string{}
+			}
 			d.Levels["calendar"], d.ReceiveCopiesOfMeetingMessages, d.ViewPrivateItems = "Editor", true, private
 		} else {
 			dels.Delegates = append(dels.Delegates, mailbox.Delegate{User: user, Levels: map[string]string{"calendar": "Editor"},
@@ -259,7 +261,14 @@ func changeFolderPermission(c *Call, op string) error {
 			return fmt.Errorf("save delegates of %s: %w", ref.owner.Name, err)
 		}
 	} else {
-		if wasDelegate && (op == "remove" || flagsSet) && ref.folder.Distinguished == "calendar" {
+		// A delegate's entry on one of the delegate folders changed by hand:
+		// the delegate list follows, so that a later delegate change does
+		// not restore the old level (Custom: the list leaves the entry alone).
+		changed := true
+		switch d := dels.Find(user); {
+		case d == nil || !mailbox.IsDelegateFolder(ref.folder.Distinguished):
+			changed = false
+		case ref.folder.Distinguished == "calendar" && (op == "remove" || flagsSet):
 			kept := dels.Delegates[:0]
 			for _, d := range dels.Delegates {
 				if d.User != user {
@@ -267,6 +276,16 @@ func changeFolderPermission(c *Call, op string) error {
 				}
 			}
 			dels.Delegates = kept
+		case op == "remove":
+			d.Levels[ref.folder.Distinguished] = "None"
+		default:
+			lv := "Custom"
+			if p.Level == "Editor" || p.Level == "Reviewer" || p.Level == "Author" {
+				lv = p.Level
+			}
+			d.Levels[ref.folder.Distinguished] = lv
+		}
+		if changed {
 			if err := m.SetDelegates(c.ctx, actor, ref.owner.ID, dels); err != nil {
 				return fmt.Errorf("save delegates of %s: %w", ref.owner.Name, err)
 			}

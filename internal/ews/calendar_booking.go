@@ -109,7 +109,7 @@ func (rc *reqCtx) bookAccepted(room, org *directory.Recipient, p *directory.Cale
 }
 
 func (rc *reqCtx) bookDeclined(room, org *directory.Recipient, meeting *mailbox.Item, reason string, log *slog.Logger) {
-	if cp, err := rc.attendeeCalendarCopy(room.ID, meeting.Extended[calUID]); err == nil && cp != nil {
+	if cp, err := rc.meetingItem(room.ID, meeting.Extended[calUID], org.ID); err == nil && cp != nil {
 		// An update the resource can no longer host: the booking goes.
 		if err := rc.h.mbx.DeleteItem(rc.ctx, mailbox.Actor{ID: room.ID, Via: "owner"}, room.ID, cp.Key, mailbox.MoveToDeletedItems); err != nil {
 			log.Error("resource booking: old booking not removed", "error", err)
@@ -177,7 +177,7 @@ func (rc *reqCtx) organizerSubject(org *directory.Recipient, meeting *mailbox.It
 	if meeting.Mailbox == org.ID {
 		return meeting.Subject
 	}
-	if oc, err := rc.attendeeCalendarCopy(org.ID, meeting.Extended[calUID]); err == nil && oc != nil {
+	if oc, err := rc.meetingItem(org.ID, meeting.Extended[calUID], org.ID); err == nil && oc != nil {
 		return oc.Subject
 	}
 	return meeting.Subject
@@ -217,8 +217,8 @@ func (rc *reqCtx) bookingDecline(room, organizer *directory.Recipient, p *direct
 }
 
 // bookingViolation returns which rule of the policy the meeting breaks ("" =
-// none). The meeting's own booking (same UID) and Free or cancelled items
-// never conflict.
+// none). The meeting's own booking (same UID, same organizer) and Free or
+// cancelled items never conflict.
 func (rc *reqCtx) bookingViolation(p *directory.CalendarProcessing, cal *mailbox.Folder, meeting *mailbox.Item) string {
 	start, _ := calTime(meeting, calStart)
 	end, _ := calTime(meeting, calEnd)
@@ -247,8 +247,14 @@ func (rc *reqCtx) bookingViolation(p *directory.CalendarProcessing, cal *mailbox
 	if p.AllowConflicts || len(spans) == 0 {
 		return ""
 	}
-	uid := meeting.Extended[calUID]
-	return rc.conflictIn(cal, spans, func(it *mailbox.Item) bool { return uid != "" && it.Extended[calUID] == uid })
+	// The meeting's own booking: same UID and the same organizer.
+	uid, org := meeting.Extended[calUID], organizerOf(meeting)
+	if org == "" {
+		org = meeting.Mailbox
+	}
+	return rc.conflictIn(cal, spans, func(it *mailbox.Item) bool {
+		return uid != "" && it.Extended[calUID] == uid && organizerOf(it) == org
+	})
 }
 
 // conflictIn returns why spans cannot be booked in cal ("" = free): the

@@ -145,10 +145,14 @@ func opFindItem(rc *reqCtx, op *node, w *xw) error {
 		}
 		var items []*mailbox.Item
 		var total int
+		pf, pl := filter, less
+		if e == nil && parent.Mailbox != rc.user.ID && !rc.canViewPrivate(parent.Mailbox) { // privacy.go
+			pf, pl = maskedFilter(filter), maskedLess(less)
+		}
 		if e == nil && calendarView { // issue 4: occurrences expanded
-			items, total, e = rc.expandCalendarView(parent, filter, calWin, view.max)
+			items, total, e = rc.expandCalendarView(parent, pf, calWin, view.max)
 		} else if e == nil && trav != "Associated" {
-			items, total, e = rc.findPage(parent, filter, less, trav, &view)
+			items, total, e = rc.findPage(parent, pf, pl, trav, &view)
 		}
 		if e != nil {
 			writeErrorMessage(w, "FindItemResponseMessage", e)
@@ -316,9 +320,13 @@ func opCreateItem(rc *reqCtx, op *node, w *xw) error {
 				if saved != nil {
 					owner = saved.Mailbox
 				}
-				plan := rc.planMeeting(it, owner, op.attr("SendMeetingInvitations")) // meetings.go
-				if created, e = rc.saveDraft(it, saved); e == nil {
-					rc.sendMeeting(created, plan)
+				mode := op.attr("SendMeetingInvitations")
+				attendees := rc.meetingAttendees(owner, it)
+				if e = rc.checkMeetingSend(owner, mode, it, attendees); e == nil { // meetings.go
+					plan := planMeeting(it, attendees, mode)
+					if created, e = rc.saveDraft(it, saved); e == nil {
+						rc.sendMeeting(created, plan)
+					}
 				}
 			}
 		}
@@ -592,6 +600,9 @@ func (rc *reqCtx) changeItem(ch *node, cr, meetingMode string) (*mailbox.Item, f
 		if cr == "AlwaysOverwrite" {
 			ck = ""
 		}
+		if e := rc.checkMeetingSend(it.Mailbox, meetingMode, it, nil); e != nil { // meetings.go
+			return nil, nil, e
+		}
 		occ, e := rc.updateOccurrence(it, ups, ck)
 		if e != nil {
 			return nil, nil, e
@@ -612,6 +623,12 @@ func (rc *reqCtx) changeItem(ch *node, cr, meetingMode string) (*mailbox.Item, f
 			return nil, nil, e
 		}
 	}
+	// The attendees come from the directory: resolved here, never inside
+	// the store's transaction below.
+	attendees := rc.meetingAttendees(it.Mailbox, &scratch)
+	if e := rc.checkMeetingSend(it.Mailbox, meetingMode, &scratch, attendees); e != nil { // meetings.go
+		return nil, nil, e
+	}
 	var applyErr *ewsErr
 	var plan *meetingPlan
 	updated, err := rc.h.mbx.UpdateItem(rc.ctx, rc.actor(it.Mailbox), it.Mailbox, it.Key, ck, func(x *mailbox.Item) error {
@@ -622,7 +639,7 @@ func (rc *reqCtx) changeItem(ch *node, cr, meetingMode string) (*mailbox.Item, f
 			}
 		}
 		x.LastModified = rc.now
-		plan = rc.planMeeting(x, x.Mailbox, meetingMode) // meetings.go
+		plan = planMeeting(x, attendees, meetingMode) // meetings.go
 		return nil
 	})
 	if applyErr != nil {
@@ -650,15 +667,23 @@ func opDeleteItem(rc *reqCtx, op *node, w *xw) error {
 			e = rc.checkItem(it, rightDelete)
 		}
 		if e == nil && isOccurrence(it) { // issue 4: recorded in the master
-			if e = rc.deleteOccurrence(it); e == nil {
+			if e = rc.checkMeetingSend(it.Mailbox, op.attr("SendMeetingCancellations"), it, nil); e == nil {
+				e = rc.deleteOccurrence(it)
+			}
+			if e == nil {
 				rc.sendSeriesChange(it, op.attr("SendMeetingCancellations")) // meetings.go
 			}
 		} else if e == nil {
-			if send, _ := sendsInvitations(op.attr("SendMeetingCancellations")); send && isAppointment(it) {
-				rc.cancelMeeting(it) // meetings.go: only an organizer's meeting
+			cancels := op.attr("SendMeetingCancellations")
+			if send, _ := sendsInvitations(cancels); send && isAppointment(it) {
+				if e = rc.checkMeetingSend(it.Mailbox, cancels, it, nil); e == nil {
+					rc.cancelMeeting(it) // meetings.go: only an organizer's meeting
+				}
 			}
-			if err := rc.h.mbx.DeleteItem(rc.ctx, rc.actor(it.Mailbox), it.Mailbox, it.Key, mode); err != nil {
-				e = rc.mapErr(err, "ErrorItemNotFound")
+			if e == nil {
+				if err := rc.h.mbx.DeleteItem(rc.ctx, rc.actor(it.Mailbox), it.Mailbox, it.Key, mode); err != nil {
+					e = rc.mapErr(err, "ErrorItemNotFound")
+				}
 			}
 		}
 		if e != nil {

@@ -174,9 +174,38 @@ func (rc *reqCtx) expandRecipients(owner string, lists ...[]mailbox.Address) (in
 	return internal, external
 }
 
-// planMeeting decides, before the organizer's item is saved in owner's
-// mailbox, what a send delivers, and records on it whom it invited and when.
-func (rc *reqCtx) planMeeting(it *mailbox.Item, owner, mode string) *meetingPlan {
+// meetingAttendees resolves, outside any store transaction (it reads the
+// directory), the lower-case addresses of the organization's mailboxes a
+// meeting of owner invites, groups expanded, the organizer left out.
+func (rc *reqCtx) meetingAttendees(owner string, it *mailbox.Item) []string {
+	atts, _ := rc.expandRecipients(owner, it.To, it.Cc, it.Bcc)
+	var cur []string
+	for _, r := range atts {
+		if r.ID != owner {
+			cur = append(cur, strings.ToLower(r.PrimarySmtpAddress))
+		}
+	}
+	return cur
+}
+
+// checkMeetingSend refuses to send meeting messages about it (with the
+// attendees it now has) from owner's mailbox for a user who may not send as
+// or on behalf of owner (ErrorSendAsDenied), as for any message: editing
+// someone's calendar is not a right to speak for them.
+func (rc *reqCtx) checkMeetingSend(owner, mode string, it *mailbox.Item, attendees []string) *ewsErr {
+	if send, _ := sendsInvitations(mode); !send || owner == rc.user.ID || organizerOf(it) != "" ||
+		len(attendees) == 0 && it.Extended[calInvited] == "" {
+		return nil
+	}
+	_, _, e := rc.sendIdentity(owner)
+	return e
+}
+
+// planMeeting decides, as the organizer's item is saved, what a send to
+// the attendees cur (meetingAttendees) delivers, and records on the item
+// whom it invited and when. It reads nothing, so it may run inside a store
+// transaction.
+func planMeeting(it *mailbox.Item, cur []string, mode string) *meetingPlan {
 	send, changedOnly := sendsInvitations(mode)
 	if !send || !isAppointment(it) || organizerOf(it) != "" || isOccurrence(it) {
 		return nil
@@ -184,13 +213,6 @@ func (rc *reqCtx) planMeeting(it *mailbox.Item, owner, mode string) *meetingPlan
 	var prev []string
 	if v := it.Extended[calInvited]; v != "" {
 		prev = strings.Split(v, "\x00")
-	}
-	atts, _ := rc.expandRecipients(owner, it.To, it.Cc, it.Bcc)
-	var cur []string
-	for _, r := range atts {
-		if r.ID != owner {
-			cur = append(cur, strings.ToLower(r.PrimarySmtpAddress))
-		}
 	}
 	if len(cur) == 0 && len(prev) == 0 {
 		return nil
@@ -306,18 +328,38 @@ func (rc *reqCtx) invite(att, org *directory.Recipient, meeting *mailbox.Item, k
 		rc.h.log.Error("meeting: attendee calendar not updated", "request", rc.id, "attendee", att.PrimarySmtpAddress, "error", err)
 		return
 	}
-	rc.deliverMeetingMessage(att, rc.meetingMessage(org, meeting, classMeetingRequest, meeting.Subject, kind, cp))
+	req := rc.meetingMessage(org, meeting, classMeetingRequest, meeting.Subject, kind, cp)
+	req.From, req.Sender = rc.organizerIdentity(org)
+	rc.deliverMeetingMessage(att, req)
 }
 
-// attendeeCalendarCopy finds the copy of a meeting (by UID) in a mailbox's
-// calendar.
-func (rc *reqCtx) attendeeCalendarCopy(mbx, uid string) (*mailbox.Item, error) {
+// organizerIdentity is From and Sender of the organizer's meeting messages:
+// the organizer, with the effective user as Sender when they send on the
+// organizer's behalf (checkMeetingSend allowed it).
+func (rc *reqCtx) organizerIdentity(org *directory.Recipient) (from, sender *mailbox.Address) {
+	if org.ID != rc.user.ID {
+		if f, s, e := rc.sendIdentity(org.ID); e == nil {
+			return f, s
+		}
+	}
+	return addrOf(org), addrOf(org)
+}
+
+// meetingItem finds, in mbx's calendar, the item of the meeting uid that
+// organizer organizes: organizer's own item when mbx is the organizer's
+// mailbox, else the copy the organizer's messages made. An item with the
+// same UID from anyone else (a client may choose a UID) is never touched.
+func (rc *reqCtx) meetingItem(mbx, uid, organizer string) (*mailbox.Item, error) {
 	cal, err := rc.h.mbx.Distinguished(rc.ctx, mbx, "calendar")
 	if err != nil {
 		return nil, err
 	}
+	want := organizer
+	if organizer == mbx {
+		want = ""
+	}
 	items, _, err := rc.h.mbx.Items(rc.ctx, mbx, cal.Key, mailbox.Query{Max: 1, Match: &[2]string{calUID, uid}, Filter: func(it *mailbox.Item) bool {
-		return isAppointment(it) && it.Extended[calUID] == uid
+		return isAppointment(it) && it.Extended[calUID] == uid && organizerOf(it) == want
 	}})
 	if err != nil || len(items) == 0 {
 		return nil, err
@@ -329,7 +371,7 @@ func (rc *reqCtx) attendeeCalendarCopy(mbx, uid string) (*mailbox.Item, error) {
 // asks for a new response. adjust, if set, edits the copy (resource policy).
 func (rc *reqCtx) upsertAttendeeCopy(att, org *directory.Recipient, meeting *mailbox.Item, reset bool, adjust func(*mailbox.Item)) (*mailbox.Item, error) {
 	uid := meeting.Extended[calUID]
-	cur, err := rc.attendeeCalendarCopy(att.ID, uid)
+	cur, err := rc.meetingItem(att.ID, uid, org.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -407,7 +449,9 @@ func (rc *reqCtx) deliverMeetingMessage(principal *directory.Recipient, msg *mai
 	set := rc.delegatesOf(principal.ID)
 	var delegates []string
 	for _, d := range set.Delegates {
-		if d.ReceiveCopiesOfMeetingMessages && d.User != principal.ID {
+		// A private meeting's messages reach only delegates who may see
+		// private items, as in Exchange.
+		if d.ReceiveCopiesOfMeetingMessages && d.User != principal.ID && (!isPrivate(msg) || d.ViewPrivateItems) {
 			delegates = append(delegates, d.User)
 		}
 	}
@@ -457,7 +501,7 @@ func copyMessage(it *mailbox.Item) *mailbox.Item {
 // cancelFor tells one attendee that the meeting is cancelled.
 func (rc *reqCtx) cancelFor(att, org *directory.Recipient, meeting *mailbox.Item) {
 	uid := meeting.Extended[calUID]
-	cp, err := rc.attendeeCalendarCopy(att.ID, uid)
+	cp, err := rc.meetingItem(att.ID, uid, org.ID)
 	if err != nil {
 		rc.h.log.Error("meeting: attendee calendar unreadable", "request", rc.id, "attendee", att.PrimarySmtpAddress, "error", err)
 	}
@@ -480,7 +524,9 @@ func (rc *reqCtx) cancelFor(att, org *directory.Recipient, meeting *mailbox.Item
 			rc.h.log.Error("meeting: attendee copy not cancelled", "request", rc.id, "attendee", att.PrimarySmtpAddress, "error", err)
 		}
 	}
-	rc.deliverMeetingMessage(att, rc.meetingMessage(org, meeting, classMeetingCancel, "Canceled: "+meeting.Subject, "", cp))
+	msg := rc.meetingMessage(org, meeting, classMeetingCancel, "Canceled: "+meeting.Subject, "", cp)
+	msg.From, msg.Sender = rc.organizerIdentity(org)
+	rc.deliverMeetingMessage(att, msg)
 }
 
 // cancelMeeting cancels an organizer's meeting with everyone it invited.
@@ -645,7 +691,7 @@ func (rc *reqCtx) deliverResponse(attendee, org *directory.Recipient, resp *mail
 		rc.h.log.Error("meeting: response not tracked", "request", rc.id, "organizer", org.PrimarySmtpAddress, "error", err)
 	}
 	msg := copyMessage(resp)
-	if oc, err := rc.attendeeCalendarCopy(org.ID, uid); err == nil && oc != nil {
+	if oc, err := rc.meetingItem(org.ID, uid, org.ID); err == nil && oc != nil {
 		msg.Extended[mtgAssoc] = itemID(oc)
 	}
 	rc.deliverMeetingMessage(org, msg)
@@ -694,6 +740,9 @@ func (rc *reqCtx) cancelCalendarItem(n *node, disp string, saved *mailbox.Folder
 	}
 	if !isAppointment(it) || organizerOf(it) != "" {
 		return newErr("ErrorCalendarIsNotOrganizer", "Only the organizer can cancel a meeting.")
+	}
+	if e := rc.checkMeetingSend(it.Mailbox, "SendToAllAndSaveCopy", it, nil); e != nil {
+		return e
 	}
 	if b := n.child("NewBodyContent"); b != nil {
 		it.Body, it.BodyType = b.Text, orDefault(b.attr("BodyType"), "Text")

@@ -2,9 +2,11 @@ package ews
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	d "github.com/actasmail/actas/internal/directory"
+	"github.com/actasmail/actas/internal/mailbox"
 )
 
 // meetingWorld adds helpers for meeting tests to a world.
@@ -323,4 +325,110 @@ func TestMeetingTentative(t *testing.T) {
 			t.Fatal("a SaveOnly response was delivered")
 		}
 	}
+}
+
+// grantCalendar gives user a level on owner's calendar (folder permission only).
+func grantCalendar(t *testing.T, w *world, owner, user *d.Recipient, level string) {
+	t.Helper()
+	if err := w.mbx.Ensure(t0ctx, owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	cal, err := w.mbx.Distinguished(t0ctx, owner.ID, "calendar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := mailbox.LevelRights(level)
+	p.User = user.ID
+	if err := w.mbx.SetPermissions(t0ctx, mailbox.Actor{}, owner.ID, cal.Key, []mailbox.Permission{p}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Review findings (session 2): each is a hole that was open once.
+func TestMeetingAbuse(t *testing.T) {
+	t.Run("a chosen UID does not take over another organizer's meeting", func(t *testing.T) {
+		w := newMeetingWorld(t)
+		bobID, _ := w.organize(w.bob, "Board prep", w.day(3, "09:00"), w.day(3, "10:00"), attendeesXML("RequiredAttendees", w.alice))
+		g := w.mustOK(w.call(w.bob, "", `<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape><m:ItemIds><t:ItemId Id="`+bobID+`"/></m:ItemIds></m:GetItem>`))
+		uid := find(g.root, "UID").Text
+		w.mustOK(w.call(w.alice, "", `<m:CreateItem SendMeetingInvitations="SendToAllAndSaveCopy"><m:SavedItemFolderId>`+distFolder("calendar", nil)+`</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>hijacked</t:Subject>`+
+			`<t:Start>`+w.day(5, "09:00")+`</t:Start><t:End>`+w.day(5, "10:00")+`</t:End><t:UID>`+uid+`</t:UID>`+attendeesXML("RequiredAttendees", w.bob)+`</t:CalendarItem></m:Items></m:CreateItem>`))
+		g = w.mustOK(w.call(w.bob, "", `<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape><m:ItemIds><t:ItemId Id="`+bobID+`"/></m:ItemIds></m:GetItem>`))
+		if s := find(g.root, "CalendarItem").childText("Subject"); s != "Board prep" {
+			t.Fatalf("bob's own meeting became %q", s)
+		}
+	})
+	t.Run("a chosen UID does not take over a room booking", func(t *testing.T) {
+		w := newMeetingWorld(t)
+		w.update(w.room, func(r *d.Recipient) {
+			p := d.DefaultCalendarProcessing()
+			p.AutomateProcessing, p.AddOrganizerToSubject, p.DeleteSubject = "AutoAccept", false, false
+			r.CalendarProcessing = p
+		})
+		carolID, _ := w.organize(w.carol, "Offsite", w.day(2, "09:00"), w.day(2, "10:00"), attendeesXML("Resources", w.room))
+		g := w.mustOK(w.call(w.carol, "", `<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape><m:ItemIds><t:ItemId Id="`+carolID+`"/></m:ItemIds></m:GetItem>`))
+		uid := find(g.root, "UID").Text
+		w.mustOK(w.call(w.alice, "", `<m:CreateItem SendMeetingInvitations="SendToAllAndSaveCopy"><m:SavedItemFolderId>`+distFolder("calendar", nil)+`</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>Mine now</t:Subject>`+
+			`<t:Start>`+w.day(2, "09:00")+`</t:Start><t:End>`+w.day(2, "10:00")+`</t:End><t:UID>`+uid+`</t:UID>`+attendeesXML("Resources", w.room)+`</t:CalendarItem></m:Items></m:CreateItem>`))
+		var subjects []string
+		for _, it := range w.folderItems(w.room, "calendar") {
+			subjects = append(subjects, it.childText("Subject"))
+		}
+		if strings.Join(subjects, "|") != "Offsite" {
+			t.Fatalf("room calendar %v", subjects)
+		}
+		if r := w.only(w.alice, "inbox", "MeetingResponse"); r.childText("ResponseType") != "Decline" {
+			t.Fatalf("the clash was not declined:\n%s", dump(r))
+		}
+	})
+	t.Run("calendar rights are not a right to send as the owner", func(t *testing.T) {
+		w := newMeetingWorld(t)
+		grantCalendar(t, w.world, w.alice, w.bob, "Author")
+		r := w.call(w.bob, "", `<m:CreateItem SendMeetingInvitations="SendToAllAndSaveCopy"><m:SavedItemFolderId>`+distFolder("calendar", w.alice)+`</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>All hands</t:Subject>`+
+			`<t:Start>`+w.day(2, "09:00")+`</t:Start><t:End>`+w.day(2, "10:00")+`</t:End>`+attendeesXML("RequiredAttendees", w.carol)+`</t:CalendarItem></m:Items></m:CreateItem>`)
+		if c := code(r.messages()[0]); c != "ErrorSendAsDenied" {
+			t.Fatalf("create: %s", c)
+		}
+		if n := len(w.folderItems(w.carol, "inbox")) + len(w.folderItems(w.alice, "calendar")); n != 0 {
+			t.Fatalf("%d items written by a refused send", n)
+		}
+		// A delegate (send on behalf) may: From alice, Sender bob.
+		w.mustOK(w.call(w.alice, "", `<m:AddDelegate><m:Mailbox><t:EmailAddress>`+w.alice.PrimarySmtpAddress+`</t:EmailAddress></m:Mailbox><m:DelegateUsers>`+delegateUserXML(w.bob, "Editor", "None", false)+`</m:DelegateUsers></m:AddDelegate>`))
+		w.mustOK(w.call(w.bob, "", `<m:CreateItem SendMeetingInvitations="SendToAllAndSaveCopy"><m:SavedItemFolderId>`+distFolder("calendar", w.alice)+`</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>All hands</t:Subject>`+
+			`<t:Start>`+w.day(2, "09:00")+`</t:Start><t:End>`+w.day(2, "10:00")+`</t:End>`+attendeesXML("RequiredAttendees", w.carol)+`</t:CalendarItem></m:Items></m:CreateItem>`))
+		req := w.only(w.carol, "inbox", "MeetingRequest")
+		if find(req.child("From"), "EmailAddress").Text != w.alice.PrimarySmtpAddress || find(req.child("Sender"), "EmailAddress").Text != w.bob.PrimarySmtpAddress {
+			t.Fatalf("request identity:\n%s", dump(req))
+		}
+	})
+	t.Run("a private meeting reaches only delegates who see private items", func(t *testing.T) {
+		w := newMeetingWorld(t)
+		mbx := `<m:Mailbox><t:EmailAddress>` + w.bob.PrimarySmtpAddress + `</t:EmailAddress></m:Mailbox>`
+		w.mustOK(w.call(w.bob, "", `<m:AddDelegate>`+mbx+`<m:DelegateUsers>`+delegateUserXML(w.carol, "Editor", "None", true)+`</m:DelegateUsers><m:DeliverMeetingRequests>DelegatesOnly</m:DeliverMeetingRequests></m:AddDelegate>`))
+		w.mustOK(w.call(w.alice, "", `<m:CreateItem SendMeetingInvitations="SendToAllAndSaveCopy"><m:SavedItemFolderId>`+distFolder("calendar", nil)+`</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>Hearing</t:Subject>`+
+			`<t:Sensitivity>Private</t:Sensitivity><t:Start>`+w.day(2, "09:00")+`</t:Start><t:End>`+w.day(2, "10:00")+`</t:End>`+attendeesXML("RequiredAttendees", w.bob)+`</t:CalendarItem></m:Items></m:CreateItem>`))
+		if n := len(w.folderItems(w.carol, "inbox")); n != 0 {
+			t.Fatalf("the delegate without ViewPrivateItems got %d message(s)", n)
+		}
+		w.only(w.bob, "inbox", "MeetingRequest") // DelegatesOnly, yet nobody else could take it
+	})
+	t.Run("meeting updates and directory writes do not deadlock", func(t *testing.T) {
+		w := newMeetingWorld(t)
+		id, _ := w.organize(w.alice, "m", w.day(2, "09:00"), w.day(2, "10:00"), attendeesXML("RequiredAttendees", w.bob))
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for i := range 60 {
+				w.call(w.alice, "", `<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToAllAndSaveCopy"><m:ItemChanges><t:ItemChange><t:ItemId Id="`+id+`"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:CalendarItem><t:Subject>s`+itoa(i)+`</t:Subject></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for i := range 600 {
+				w.update(w.vip, func(r *d.Recipient) { r.Title = "CEO" + strings.Repeat("x", i%3) })
+			}
+		}()
+		wg.Wait() // a deadlock hangs here until the test binary's timeout
+	})
 }

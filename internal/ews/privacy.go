@@ -11,8 +11,9 @@ import (
 // folder sees it masked — its times and free/busy status, with the subject
 // "Private Appointment" (calendar items) or "Private Item" and nothing else
 // — and may not edit, delete, move or copy it (ErrorAccessDenied).
-// GetUserAvailability applies the same rule to event details
-// (availability.go).
+// Restrictions, QueryString and SortOrder of FindItem see them masked too,
+// so which items match cannot reveal what they say. GetUserAvailability
+// applies the same rule to event details (availability.go).
 
 func isPrivate(it *mailbox.Item) bool { return it.Sensitivity == "Private" }
 
@@ -59,4 +60,27 @@ func maskedPrivate(it *mailbox.Item) *mailbox.Item {
 		}
 	}
 	return m
+}
+
+// maskedFilter and maskedLess make a FindItem filter or sort see private
+// items as maskedPrivate shows them (nil stays nil).
+func maskedFilter(f func(*mailbox.Item) bool) func(*mailbox.Item) bool {
+	if f == nil {
+		return nil
+	}
+	return func(it *mailbox.Item) bool { return f(maskIfPrivate(it)) }
+}
+
+func maskedLess(less func(a, b *mailbox.Item) bool) func(a, b *mailbox.Item) bool {
+	if less == nil {
+		return nil
+	}
+	return func(a, b *mailbox.Item) bool { return less(maskIfPrivate(a), maskIfPrivate(b)) }
+}
+
+func maskIfPrivate(it *mailbox.Item) *mailbox.Item {
+	if isPrivate(it) {
+		return maskedPrivate(it)
+	}
+	return it
 }

@@ -39,3 +39,24 @@ func TestPrivateItems(t *testing.T) {
 		t.Fatalf("delegate with ViewPrivateItems sees %q", got)
 	}
 }
+
+func TestPrivateItemsNotSearchable(t *testing.T) {
+	w := newMeetingWorld(t)
+	w.mustOK(w.call(w.alice, "", `<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>`+distFolder("calendar", nil)+`</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>Oncology</t:Subject>`+
+		`<t:Body BodyType="Text">results</t:Body><t:Sensitivity>Private</t:Sensitivity><t:Start>`+w.day(1, "08:00")+`</t:Start><t:End>`+w.day(1, "09:00")+`</t:End></t:CalendarItem></m:Items></m:CreateItem>`))
+	w.mustOK(w.call(w.alice, "", `<m:AddDelegate><m:Mailbox><t:EmailAddress>`+w.alice.PrimarySmtpAddress+`</t:EmailAddress></m:Mailbox><m:DelegateUsers>`+delegateUserXML(w.carol, "Reviewer", "None", false)+`</m:DelegateUsers></m:AddDelegate>`))
+	for _, search := range []string{
+		`<m:Restriction><t:Contains ContainmentMode="Substring" ContainmentComparison="IgnoreCase"><t:FieldURI FieldURI="item:Subject"/><t:Constant Value="Oncology"/></t:Contains></m:Restriction>`,
+		`<m:QueryString>results</m:QueryString>`,
+	} {
+		r := w.mustOK(w.call(w.carol, "", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>`+search+`<m:ParentFolderIds>`+distFolder("calendar", w.alice)+`</m:ParentFolderIds></m:FindItem>`))
+		if n := len(findAll(r.root, "ItemId")); n != 0 {
+			t.Fatalf("a search for the private item's content found %d item(s): %s", n, search)
+		}
+	}
+	// The owner still finds it.
+	r := w.mustOK(w.call(w.alice, "", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:QueryString>results</m:QueryString><m:ParentFolderIds>`+distFolder("calendar", nil)+`</m:ParentFolderIds></m:FindItem>`))
+	if n := len(findAll(r.root, "ItemId")); n != 1 {
+		t.Fatalf("the owner's search found %d", n)
+	}
+}

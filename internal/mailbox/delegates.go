@@ -80,7 +80,15 @@ func (s *Store) Delegates(ctx context.Context, mbx string) (*DelegateSettings, e
 		if err != nil {
 			return err
 		}
-		return json.Unmarshal([]byte(doc), d)
+		if err := json.Unmarshal([]byte(doc), d); err != nil {
+			return err
+		}
+		for i := range d.Delegates {
+			if d.Delegates[i].Levels == nil {
+				d.Delegates[i].Levels = map[string]string{}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -106,7 +114,7 @@ func (s *Store) SetDelegates(ctx context.Context, a Actor, mbx string, d *Delega
 		n := Delegate{User: dl.User, Levels: map[string]string{}, ReceiveCopiesOfMeetingMessages: dl.ReceiveCopiesOfMeetingMessages, ViewPrivateItems: dl.ViewPrivateItems}
 		for f, l := range dl.Levels {
 			lv, ok := canon(l, DelegateLevels)
-			if !ok || !isDelegateFolder(f) {
+			if !ok || !IsDelegateFolder(f) {
 				return fmt.Errorf("mailbox: set delegates: %w: %s on %s", ErrDelegateLevel, l, f)
 			}
 			if lv != "None" {
@@ -147,7 +155,9 @@ func (s *Store) SetDelegates(ctx context.Context, a Actor, mbx string, d *Delega
 	})
 }
 
-func isDelegateFolder(name string) bool {
+// IsDelegateFolder reports whether name (a distinguished folder name) is
+// one of DelegateFolders.
+func IsDelegateFolder(name string) bool {
 	for _, f := range DelegateFolders {
 		if f == name {
 			return true

@@ -40,7 +40,6 @@ var (
 	ErrTooManyStreams       = errors.New("notify: streaming connection budget exceeded") // ErrorExceededConnectionCount
 )
 
-
 // OpenStream reserves one of owner's streaming connections; release with
 // CloseStream.
 func (h *Hub) OpenStream(owner string, limit int) error {
