@@ -316,6 +316,7 @@ func distFolder(name string, owner *d.Recipient) string {
 type d_Recipient = d.Recipient
 type d_Assignment = d.Assignment
 type d_Tx = d.Tx
+type d_State = d.State
 
 // panicky is a mailbox store whose Distinguished panics.
 type panicky struct{ *fakeMailboxes }

@@ -18,8 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/actasmail/actas/internal/directory"
 	"github.com/actasmail/actas/internal/mailbox"
 	"github.com/actasmail/actas/internal/notify"
+	"github.com/actasmail/actas/internal/rbac"
 )
 
 const (
@@ -72,6 +74,8 @@ func (rc *reqCtx) mapNotifyErr(err error) *ewsErr {
 		return notifyErr("ErrorInvalidWatermark")
 	case errors.Is(err, notify.ErrGap):
 		return notifyErr("ErrorMissedNotificationEvents")
+	case errors.Is(err, errRevoked):
+		return errWatchRevoked()
 	case errors.Is(err, notify.ErrTooManySubscriptions):
 		return notifyErr("ErrorExceededSubscriptionCount", "The mailbox has reached its subscription budget (EWSMaxSubscriptions); unsubscribe unused subscriptions or raise the policy.")
 	case errors.Is(err, notify.ErrTooManyStreams):
@@ -243,6 +247,10 @@ func opGetEvents(rc *reqCtx, op *node, w *xw) error {
 		writeErrorMessage(w, name, rc.mapNotifyErr(err))
 		return nil
 	}
+	if !rc.h.mayWatch(s) {
+		writeErrorMessage(w, name, errWatchRevoked())
+		return nil
+	}
 	prev := op.childText("Watermark")
 	after, err := rc.h.notifyHub().CheckWatermark(rc.ctx, s.Mailbox, prev)
 	if err != nil {
@@ -374,6 +382,9 @@ func opGetStreamingEvents(rc *reqCtx, op *node, w *xw) error {
 		if err == nil && s.Kind != notify.Streaming {
 			err = notify.ErrNotFound
 		}
+		if err == nil && !rc.h.mayWatch(s) {
+			err = errRevoked
+		}
 		if err != nil {
 			bad = append(bad, id)
 			if firstErr == nil {
@@ -390,13 +401,13 @@ func opGetStreamingEvents(rc *reqCtx, op *node, w *xw) error {
 	if ex == nil {
 		return fail(newErr("ErrorInvalidOperation", "Streaming needs an HTTP connection."), nil)
 	}
-	hub, log, reqID, owner := rc.h.notifyHub(), rc.h.log, rc.id, rc.caller.ID
+	hub, log, reqID, owner, may := rc.h.notifyHub(), rc.h.log, rc.id, rc.caller.ID, rc.h.mayWatch
 	if err := hub.OpenStream(owner, rc.h.budget(owner).Streaming); err != nil {
 		return fail(rc.mapNotifyErr(err), nil)
 	}
 	ex.stream = func(hw http.ResponseWriter, r *http.Request) {
 		defer hub.CloseStream(owner)
-		streamEvents(r.Context(), hw, hub, subs, timeout, log, reqID)
+		streamEvents(r.Context(), hw, hub, subs, timeout, log, reqID, may)
 	}
 	return nil
 }
@@ -410,7 +421,7 @@ type streamLogger interface {
 // the ConnectionTimeout or when no subscription is left to serve. Cursors
 // advance only after an envelope was flushed, so a broken connection
 // resumes (with the same subscription ids) from the last envelope sent.
-func streamEvents(ctx context.Context, hw http.ResponseWriter, hub *notify.Hub, subs []*notify.Subscription, timeout time.Duration, log streamLogger, reqID uint64) {
+func streamEvents(ctx context.Context, hw http.ResponseWriter, hub *notify.Hub, subs []*notify.Subscription, timeout time.Duration, log streamLogger, reqID uint64, may func(*notify.Subscription) bool) {
 	rcw := http.NewResponseController(hw)
 	// The server's WriteTimeout would cut the stream: extend it for this
 	// response (ignored by writers that cannot).
@@ -459,6 +470,16 @@ func streamEvents(ctx context.Context, hw http.ResponseWriter, hub *notify.Hub, 
 		var ps []pending
 		more := false
 		for _, s := range serving {
+			if !may(s) { // access revoked while the connection is open
+				hub.Remove(s.ID)
+				w.raw(streamEnvelopeStart)
+				writeStreamError(w, errWatchRevoked(), []string{s.ID}, "OK")
+				w.raw(streamEnvelopeEnd)
+				if !send() {
+					return
+				}
+				continue
+			}
 			cur := s.Cursor()
 			b, err := hub.Read(ctx, s, cur, streamRowsPerRead)
 			if err != nil {
@@ -586,6 +607,31 @@ var (
 	pushPostTimeout = 30 * time.Second
 )
 
+// mayWatch reports whether a subscription's account may still see its
+// mailbox's events: its own mailbox, or one it may impersonate now.
+// Subscriptions outlive the request that made them (and restarts), so access
+// is asked again whenever events are read, streamed or pushed: a revoked
+// right or a removed account stops them at once.
+func (h *Handler) mayWatch(s *notify.Subscription) bool {
+	if s.Owner == s.Mailbox {
+		return true
+	}
+	ok := false
+	_ = h.dir.Read(func(st *directory.State) error {
+		c, t := st.Recipient(s.Owner), st.Recipient(s.Mailbox)
+		ok = c != nil && t != nil && rbac.Decide(st, c, t).Allowed
+		return nil
+	})
+	return ok
+}
+
+// errRevoked is mayWatch's refusal for GetStreamingEvents ids.
+var errRevoked = errors.New("ews: the account may no longer act as the subscription's mailbox")
+
+func errWatchRevoked() *ewsErr {
+	return notifyErr("ErrorAccessDenied", "The account may no longer act as the subscription's mailbox (its right was removed); subscribe again once it is restored.")
+}
+
 func (h *Handler) runPush(s *notify.Subscription) {
 	hub := h.notifyHub()
 	conn := hub.Attach([]*notify.Subscription{s})
@@ -600,6 +646,11 @@ func (h *Handler) runPush(s *notify.Subscription) {
 	maxBackoff := min(s.StatusFrequency, time.Minute)
 	for {
 		if len(conn.Serving()) == 0 {
+			return
+		}
+		if !h.mayWatch(s) {
+			h.log.Warn("ews push: the account may no longer act as the mailbox; subscription dropped", "subscription", s.ID, "owner", s.Owner)
+			hub.Remove(s.ID)
 			return
 		}
 		cur := s.Cursor()

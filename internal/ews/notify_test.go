@@ -640,3 +640,33 @@ func TestCopiedEvent(t *testing.T) {
 		t.Fatalf("sync of the target folder: %v", sc.seen)
 	}
 }
+
+// TestSubscriptionRevoked: a subscription made through impersonation stops
+// delivering as soon as the right is removed, whether or not the client
+// sends the impersonation header again.
+func TestSubscriptionRevoked(t *testing.T) {
+	w := newWorld(t)
+	imp := primary(w.alice)
+	r := w.mustOK(w.call(w.svc, imp, subscribeReq("PullSubscriptionRequest", distFolder("inbox", w.alice), `<t:Timeout>5</t:Timeout>`)))
+	sub, wm := r.messages()[0].childText("SubscriptionId"), r.messages()[0].childText("Watermark")
+	get := `<m:GetEvents><m:SubscriptionId>` + sub + `</m:SubscriptionId><m:Watermark>` + wm + `</m:Watermark></m:GetEvents>`
+	w.mustOK(w.call(w.svc, "", get))
+	var ids []string
+	_ = w.dir.Read(func(s *d_State) error {
+		for _, a := range s.Assignments(w.org.ID) {
+			if a.Assignee == w.svc.ID {
+				ids = append(ids, a.ID)
+			}
+		}
+		return nil
+	})
+	w.write(func(tx *d_Tx) error {
+		for _, id := range ids {
+			tx.DeleteAssignment(id)
+		}
+		return nil
+	})
+	if c := code(w.call(w.svc, "", get).messages()[0]); c != "ErrorAccessDenied" {
+		t.Fatalf("GetEvents after the right was removed: %s", c)
+	}
+}
