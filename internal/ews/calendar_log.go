@@ -27,6 +27,9 @@ func (rc *reqCtx) recordBookingDecision(room, actor *directory.Recipient, it *ma
 	}
 	if it != nil {
 		d.Subject = it.Subject
+		if isPrivate(it) { // the log is read by admins, not by who may see private items
+			d.Subject = maskedPrivate(it).Subject
+		}
 		d.Start, _ = calTime(it, calStart)
 		d.End, _ = calTime(it, calEnd)
 	}

@@ -46,13 +46,19 @@ func (rc *reqCtx) writeMeetingProps(w *xw, it *mailbox.Item, el string, sh *item
 			w.end("t:ReceivedRepresenting")
 		}
 	}
+	// The associated calendar item: its ChangeKey, and for a request the
+	// response given so far.
+	var assoc *mailbox.Item
+	if a := it.Extended[mtgAssoc]; a != "" && bits&(mpAssociatedCalendarItemID|mpResponseType) != 0 {
+		if id, err := mailbox.DecodeID(a); err == nil {
+			assoc, _ = rc.h.mbx.Item(rc.ctx, id.Mailbox, id.Key)
+		}
+	}
 	if a := it.Extended[mtgAssoc]; a != "" && bits&mpAssociatedCalendarItemID != 0 {
 		w.open("t:AssociatedCalendarItemId")
 		w.attr("Id", a)
-		if id, err := mailbox.DecodeID(a); err == nil {
-			if c, err := rc.h.mbx.Item(rc.ctx, id.Mailbox, id.Key); err == nil {
-				w.attr("ChangeKey", c.ChangeKey)
-			}
+		if assoc != nil {
+			w.attr("ChangeKey", assoc.ChangeKey)
 		}
 		w.emptyEnd()
 	}
@@ -72,6 +78,9 @@ func (rc *reqCtx) writeMeetingProps(w *xw, it *mailbox.Item, el string, sh *item
 			rt = orDefault(it.Extended[mtgResponse], "Unknown")
 		case "t:MeetingRequest":
 			rt = "NoResponseReceived"
+			if assoc != nil && assoc.Extended[calMyResponse] != "" {
+				rt = assoc.Extended[calMyResponse]
+			}
 		}
 		w.elem("t:ResponseType", rt)
 	}
