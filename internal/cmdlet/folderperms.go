@@ -3,6 +3,7 @@ package cmdlet
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/actasmail/actas/internal/adminapi"
@@ -236,11 +237,10 @@ func changeFolderPermission(c *Call, op string) error {
 	actor := mailbox.Actor{ID: c.Caller.ID, Via: "admin"}
 	// A calendar delegate (-SharingPermissionFlags Delegate, as in Exchange
 	// Online) is kept in the mailbox's delegate list, whose store write also
-	// sets the calendar entry; removing the entry or the flag ends it.
-	dels, err := m.Delegates(c.ctx, ref.owner.ID)
-	if err != nil {
-		return fmt.Errorf("read delegates of %s: %w", ref.owner.Name, err)
-	}
+	// sets the calendar entry; removing the entry or the flag ends it. A
+	// delegate's entry on one of the delegate folders changed by hand makes
+	// the list follow, so that a later delegate change does not restore the
+	// old level (Custom: the list leaves the entry alone).
 	if delegate {
 		if ref.folder.Distinguished != "calendar" || p.Level != "Editor" {
 			return invalidArg("-SharingPermissionFlags Delegate can be used only with -AccessRights Editor on the mailbox's Calendar folder.")
@@ -248,48 +248,31 @@ func changeFolderPermission(c *Call, op string) error {
 		if rr := c.S.Recipient(user); rr == nil || !rr.IsMailbox() {
 			return invalidArg("Only a mailbox user can be a calendar delegate.")
 		}
-		if d := dels.Find(user); d != nil {
-			if d.Levels == nil {
-				d.Levels = map[string]string{}
-			}
+	}
+	dels, err := m.UpdateDelegates(c.ctx, actor, ref.owner.ID, func(dels *mailbox.DelegateSettings) error {
+		d := dels.Find(user)
+		switch {
+		case delegate && d != nil:
 			d.Levels["calendar"], d.ReceiveCopiesOfMeetingMessages, d.ViewPrivateItems = "Editor", true, private
-		} else {
+		case delegate:
 			dels.Delegates = append(dels.Delegates, mailbox.Delegate{User: user, Levels: map[string]string{"calendar": "Editor"},
 				ReceiveCopiesOfMeetingMessages: true, ViewPrivateItems: private})
-		}
-		if err := m.SetDelegates(c.ctx, actor, ref.owner.ID, dels); err != nil {
-			return fmt.Errorf("save delegates of %s: %w", ref.owner.Name, err)
-		}
-	} else {
-		// A delegate's entry on one of the delegate folders changed by hand:
-		// the delegate list follows, so that a later delegate change does
-		// not restore the old level (Custom: the list leaves the entry alone).
-		changed := true
-		switch d := dels.Find(user); {
 		case d == nil || !mailbox.IsDelegateFolder(ref.folder.Distinguished):
-			changed = false
 		case ref.folder.Distinguished == "calendar" && (op == "remove" || flagsSet):
-			kept := dels.Delegates[:0]
-			for _, d := range dels.Delegates {
-				if d.User != user {
-					kept = append(kept, d)
-				}
-			}
-			dels.Delegates = kept
+			dels.Delegates = slices.DeleteFunc(dels.Delegates, func(d mailbox.Delegate) bool { return d.User == user })
 		case op == "remove":
 			d.Levels[ref.folder.Distinguished] = "None"
+		case p.Level == "Editor" || p.Level == "Reviewer" || p.Level == "Author":
+			d.Levels[ref.folder.Distinguished] = p.Level
 		default:
-			lv := "Custom"
-			if p.Level == "Editor" || p.Level == "Reviewer" || p.Level == "Author" {
-				lv = p.Level
-			}
-			d.Levels[ref.folder.Distinguished] = lv
+			d.Levels[ref.folder.Distinguished] = "Custom"
 		}
-		if changed {
-			if err := m.SetDelegates(c.ctx, actor, ref.owner.ID, dels); err != nil {
-				return fmt.Errorf("save delegates of %s: %w", ref.owner.Name, err)
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save delegates of %s: %w", ref.owner.Name, err)
+	}
+	if !delegate {
 		if err := m.SetPermissions(c.ctx, actor, ref.owner.ID, ref.folder.Key, perms); err != nil {
 			return fmt.Errorf("save permissions of %s: %w", ref.path, err)
 		}

@@ -1,6 +1,7 @@
 package ews
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/actasmail/actas/internal/directory"
@@ -188,73 +189,73 @@ func opRemoveDelegate(rc *reqCtx, op *node, w *xw) error {
 }
 
 func changeDelegates(rc *reqCtx, op *node, w *xw, name string) error {
-	owner, set, e := rc.delegateSettings(op)
+	owner, e := rc.delegateOwner(op)
 	if e != nil {
 		return writeDelegateResponse(rc, w, name, e, nil, false, "")
 	}
-	if v := op.child("DeliverMeetingRequests"); v != nil && name != "RemoveDelegate" {
-		set.DeliverMeetingRequests = strings.TrimSpace(v.Text)
+	// Users are resolved first (the directory), the list is then changed in
+	// one store transaction that reads nothing else.
+	type entry struct {
+		r  *directory.Recipient
+		e  *ewsErr
+		du *node // AddDelegate/UpdateDelegate: the t:DelegateUser
 	}
-	var res []delegateResult
-	var changed []string // users whose entry changed, to report after the write
+	var entries []entry
 	if name == "RemoveDelegate" {
 		for _, u := range op.child("UserIds").all("UserId") {
 			r, e := rc.delegateUser(u)
-			if e == nil && set.Find(r.ID) == nil {
-				e = newErr("ErrorNotDelegate", displayName(r)+" is not a delegate of this mailbox.")
-			}
-			if e != nil {
-				res = append(res, delegateResult{e: e})
-				continue
-			}
-			kept := set.Delegates[:0]
-			for _, d := range set.Delegates {
-				if d.User != r.ID {
-					kept = append(kept, d)
-				}
-			}
-			set.Delegates = kept
-			res = append(res, delegateResult{})
+			entries = append(entries, entry{r: r, e: e})
 		}
 	} else {
 		for _, du := range op.child("DelegateUsers").all("DelegateUser") {
 			r, e := rc.delegateUser(du.child("UserId"))
-			var d *mailbox.Delegate
-			switch {
-			case e != nil:
-			case r.ID == owner.ID:
-				e = newErr("ErrorDelegateCannotAddOwner", "The mailbox owner cannot be added as a delegate.")
-			case name == "AddDelegate" && set.Find(r.ID) != nil:
-				e = newErr("ErrorDelegateAlreadyExists", displayName(r)+" is already a delegate of this mailbox.")
-			case name == "AddDelegate":
-				nd := mailbox.Delegate{User: r.ID, Levels: map[string]string{}}
-				if e = rc.parseDelegateUser(du, &nd); e == nil {
-					set.Delegates = append(set.Delegates, nd)
-					d = &set.Delegates[len(set.Delegates)-1]
-				}
-			default:
-				cur := set.Find(r.ID)
-				if cur == nil {
-					e = newErr("ErrorNotDelegate", displayName(r)+" is not a delegate of this mailbox.")
-					break
-				}
-				nd := *cur
-				nd.Levels = cloneMap(cur.Levels)
-				if e = rc.parseDelegateUser(du, &nd); e == nil {
-					*cur = nd
-					d = cur
-				}
-			}
-			if e != nil {
-				res = append(res, delegateResult{e: e})
-				changed = append(changed, "")
-				continue
-			}
-			res = append(res, delegateResult{})
-			changed = append(changed, d.User)
+			entries = append(entries, entry{r: r, e: e, du: du})
 		}
 	}
-	if err := rc.h.mbx.SetDelegates(rc.ctx, rc.actor(owner.ID), owner.ID, set); err != nil {
+	deliver := ""
+	if v := op.child("DeliverMeetingRequests"); v != nil && name != "RemoveDelegate" {
+		deliver = strings.TrimSpace(v.Text)
+	}
+	res := make([]delegateResult, len(entries))
+	changed := make([]string, len(entries)) // users whose entry changed, to report after the write
+	set, err := rc.h.mbx.UpdateDelegates(rc.ctx, rc.actor(owner.ID), owner.ID, func(set *mailbox.DelegateSettings) error {
+		if deliver != "" {
+			set.DeliverMeetingRequests = deliver
+		}
+		for i, en := range entries {
+			res[i], changed[i] = delegateResult{e: en.e}, ""
+			if en.e != nil {
+				continue
+			}
+			r := en.r
+			cur := set.Find(r.ID)
+			switch {
+			case name == "RemoveDelegate" && cur == nil, name == "UpdateDelegate" && cur == nil:
+				res[i].e = newErr("ErrorNotDelegate", displayName(r)+" is not a delegate of this mailbox.")
+			case name == "RemoveDelegate":
+				set.Delegates = slices.DeleteFunc(set.Delegates, func(d mailbox.Delegate) bool { return d.User == r.ID })
+			case r.ID == owner.ID:
+				res[i].e = newErr("ErrorDelegateCannotAddOwner", "The mailbox owner cannot be added as a delegate.")
+			case name == "AddDelegate" && cur != nil:
+				res[i].e = newErr("ErrorDelegateAlreadyExists", displayName(r)+" is already a delegate of this mailbox.")
+			case name == "AddDelegate":
+				nd := mailbox.Delegate{User: r.ID, Levels: map[string]string{}}
+				if res[i].e = rc.parseDelegateUser(en.du, &nd); res[i].e == nil {
+					set.Delegates = append(set.Delegates, nd)
+					changed[i] = r.ID
+				}
+			default:
+				nd := *cur
+				nd.Levels = cloneMap(cur.Levels)
+				if res[i].e = rc.parseDelegateUser(en.du, &nd); res[i].e == nil {
+					*cur = nd
+					changed[i] = r.ID
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		e := rc.mapErr(err, "ErrorNonExistentMailbox")
 		if strings.Contains(err.Error(), "DeliverMeetingRequests") {
 			e = newErr("ErrorInvalidRequest", "DeliverMeetingRequests must be DelegatesOnly, DelegatesAndMe, DelegatesAndSendInformationToMe or NoForward.")

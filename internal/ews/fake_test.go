@@ -468,8 +468,8 @@ func (f *fakeMailboxes) Delegates(ctx context.Context, mbx string) (*mailbox.Del
 	return &mailbox.DelegateSettings{DeliverMeetingRequests: "DelegatesAndSendInformationToMe"}, nil
 }
 
-func (f *fakeMailboxes) SetDelegates(ctx context.Context, a mailbox.Actor, mbx string, d *mailbox.DelegateSettings) error {
-	return mailbox.ErrInvalidArgument
+func (f *fakeMailboxes) UpdateDelegates(ctx context.Context, a mailbox.Actor, mbx string, fn func(*mailbox.DelegateSettings) error) (*mailbox.DelegateSettings, error) {
+	return nil, mailbox.ErrInvalidArgument
 }
 
 func (f *fakeMailboxes) MeetingResponses(ctx context.Context, mbx, uid string) (map[string]mailbox.MeetingResponse, error) {

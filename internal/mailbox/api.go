@@ -262,10 +262,11 @@ type Mailboxes interface {
 	Oof(ctx context.Context, mbx string) (*Oof, error)
 	SetOof(ctx context.Context, a Actor, mbx string, o *Oof) error
 
-	// Delegates and SetDelegates keep the delegate list (delegates.go);
-	// SetDelegates also writes the delegates' folder permissions.
+	// Delegates and UpdateDelegates keep the delegate list (delegates.go);
+	// UpdateDelegates also writes the delegates' folder permissions, in the
+	// same transaction as the read-modify-write of the list.
 	Delegates(ctx context.Context, mbx string) (*DelegateSettings, error)
-	SetDelegates(ctx context.Context, a Actor, mbx string, d *DelegateSettings) error
+	UpdateDelegates(ctx context.Context, a Actor, mbx string, fn func(*DelegateSettings) error) (*DelegateSettings, error)
 	// MeetingResponses and SetMeetingResponse keep an organizer's tracking
 	// of attendee responses (meetings.go).
 	MeetingResponses(ctx context.Context, mbx, uid string) (map[string]MeetingResponse, error)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 )
 
 // Delegates (EWS GetDelegate, AddDelegate, UpdateDelegate, RemoveDelegate).
@@ -61,34 +62,32 @@ func (d *DelegateSettings) Find(user string) *Delegate {
 	return nil
 }
 
+func (d *DelegateSettings) clone() *DelegateSettings {
+	c := &DelegateSettings{DeliverMeetingRequests: d.DeliverMeetingRequests}
+	for _, dl := range d.Delegates {
+		dl.Levels = maps.Clone(dl.Levels)
+		if dl.Levels == nil {
+			dl.Levels = map[string]string{}
+		}
+		c.Delegates = append(c.Delegates, dl)
+	}
+	return c
+}
+
 // ErrDelegateLevel: a level outside DelegateLevels or a folder outside
 // DelegateFolders (ErrorDelegateValidationFailed).
 var ErrDelegateLevel = fmt.Errorf("%w: invalid delegate permission", ErrInvalidArgument)
 
 // Delegates returns mbx's delegate settings (none: DelegatesAndSendInformationToMe, no delegates).
 func (s *Store) Delegates(ctx context.Context, mbx string) (*DelegateSettings, error) {
-	d := &DelegateSettings{DeliverMeetingRequests: "DelegatesAndSendInformationToMe"}
+	var d *DelegateSettings
 	err := s.read(ctx, "delegates", func(q querier) error {
 		if err := mailboxExists(ctx, q, mbx); err != nil {
 			return err
 		}
-		var doc string
-		err := q.QueryRowContext(ctx, `SELECT doc FROM mailbox_delegates WHERE mailbox = $1`, mbx).Scan(&doc)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal([]byte(doc), d); err != nil {
-			return err
-		}
-		for i := range d.Delegates {
-			if d.Delegates[i].Levels == nil {
-				d.Delegates[i].Levels = map[string]string{}
-			}
-		}
-		return nil
+		var err error
+		d, err = readDelegates(ctx, q, mbx)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -96,63 +95,114 @@ func (s *Store) Delegates(ctx context.Context, mbx string) (*DelegateSettings, e
 	return d, nil
 }
 
-// SetDelegates replaces mbx's delegate settings and, in the same
+// SetDelegates replaces mbx's delegate settings (UpdateDelegates with d).
+func (s *Store) SetDelegates(ctx context.Context, a Actor, mbx string, d *DelegateSettings) error {
+	_, err := s.UpdateDelegates(ctx, a, mbx, func(cur *DelegateSettings) error { *cur = *d; return nil })
+	return err
+}
+
+// UpdateDelegates changes mbx's delegate settings in one transaction: fn
+// edits the current settings (it must not read anything else: the store's
+// connection is held), which are then checked and stored with, in the same
 // transaction, the delegates' entries in the ACLs of DelegateFolders: an
 // entry is removed for a user who is no longer a delegate or whose level
 // became None, and set to the level otherwise (Custom leaves the entry as
 // it is). Each folder whose ACL changes is journaled as "folder-update".
-func (s *Store) SetDelegates(ctx context.Context, a Actor, mbx string, d *DelegateSettings) error {
-	v := DelegateSettings{DeliverMeetingRequests: d.DeliverMeetingRequests}
+// An error from fn or the checks changes nothing. It returns what was
+// stored.
+func (s *Store) UpdateDelegates(ctx context.Context, a Actor, mbx string, fn func(*DelegateSettings) error) (*DelegateSettings, error) {
+	var stored *DelegateSettings
+	err := s.write(ctx, "set delegates", a, []string{mbx}, false, func(w *wtx) error {
+		old, err := readDelegates(w.ctx, w.tx, mbx)
+		if err != nil {
+			return err
+		}
+		cur := old.clone()
+		if err := fn(cur); err != nil {
+			return err
+		}
+		v, err := normalizeDelegates(cur)
+		if err != nil {
+			return err
+		}
+		for _, name := range DelegateFolders {
+			if err := w.applyDelegateACL(mbx, name, old, v); err != nil {
+				return err
+			}
+		}
+		doc, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if _, err := w.tx.ExecContext(w.ctx,
+			`INSERT INTO mailbox_delegates (mailbox, doc) VALUES ($1, $2) ON CONFLICT (mailbox) DO UPDATE SET doc = excluded.doc`,
+			mbx, string(doc)); err != nil {
+			return err
+		}
+		stored = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range stored.Delegates {
+		if stored.Delegates[i].Levels == nil {
+			stored.Delegates[i].Levels = map[string]string{}
+		}
+	}
+	return stored, nil
+}
+
+// normalizeDelegates checks settings and returns them in stored form.
+func normalizeDelegates(d *DelegateSettings) (*DelegateSettings, error) {
+	v := &DelegateSettings{DeliverMeetingRequests: d.DeliverMeetingRequests}
 	var ok bool
 	if v.DeliverMeetingRequests == "" {
 		v.DeliverMeetingRequests = "DelegatesAndSendInformationToMe"
 	}
 	if v.DeliverMeetingRequests, ok = canon(v.DeliverMeetingRequests, DeliverMeetingRequestsValues); !ok {
-		return fmt.Errorf("mailbox: set delegates: %w: DeliverMeetingRequests %q", ErrInvalidArgument, d.DeliverMeetingRequests)
+		return nil, fmt.Errorf("%w: DeliverMeetingRequests %q", ErrInvalidArgument, d.DeliverMeetingRequests)
 	}
 	for _, dl := range d.Delegates {
 		n := Delegate{User: dl.User, Levels: map[string]string{}, ReceiveCopiesOfMeetingMessages: dl.ReceiveCopiesOfMeetingMessages, ViewPrivateItems: dl.ViewPrivateItems}
 		for f, l := range dl.Levels {
 			lv, ok := canon(l, DelegateLevels)
 			if !ok || !IsDelegateFolder(f) {
-				return fmt.Errorf("mailbox: set delegates: %w: %s on %s", ErrDelegateLevel, l, f)
+				return nil, fmt.Errorf("%w: %s on %s", ErrDelegateLevel, l, f)
 			}
 			if lv != "None" {
 				n.Levels[f] = lv
 			}
 		}
 		if v.Find(n.User) != nil {
-			return fmt.Errorf("mailbox: set delegates: %w: %s", ErrDuplicateUser, n.User)
+			return nil, fmt.Errorf("%w: %s", ErrDuplicateUser, n.User)
 		}
 		v.Delegates = append(v.Delegates, n)
 	}
-	doc, err := json.Marshal(&v)
-	if err != nil {
-		return fmt.Errorf("mailbox: set delegates: %w", err)
+	return v, nil
+}
+
+// readDelegates reads mbx's stored settings (defaults when none), every
+// delegate with a non-nil Levels map.
+func readDelegates(ctx context.Context, q querier, mbx string) (*DelegateSettings, error) {
+	d := &DelegateSettings{DeliverMeetingRequests: "DelegatesAndSendInformationToMe"}
+	var doc string
+	err := q.QueryRowContext(ctx, `SELECT doc FROM mailbox_delegates WHERE mailbox = $1`, mbx).Scan(&doc)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return d, nil
+	case err != nil:
+		return nil, err
 	}
-	return s.write(ctx, "set delegates", a, []string{mbx}, false, func(w *wtx) error {
-		old := &DelegateSettings{}
-		var prev string
-		err := w.tx.QueryRowContext(w.ctx, `SELECT doc FROM mailbox_delegates WHERE mailbox = $1`, mbx).Scan(&prev)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return err
-		default:
-			if err := json.Unmarshal([]byte(prev), old); err != nil {
-				return fmt.Errorf("read delegates: %w", err)
-			}
+	if err := json.Unmarshal([]byte(doc), d); err != nil {
+		return nil, fmt.Errorf("read delegates: %w", err)
+	}
+	for i := range d.Delegates {
+		if d.Delegates[i].Levels == nil {
+			d.Delegates[i].Levels = map[string]string{}
 		}
-		for _, name := range DelegateFolders {
-			if err := w.applyDelegateACL(mbx, name, old, &v); err != nil {
-				return err
-			}
-		}
-		_, err = w.tx.ExecContext(w.ctx,
-			`INSERT INTO mailbox_delegates (mailbox, doc) VALUES ($1, $2) ON CONFLICT (mailbox) DO UPDATE SET doc = excluded.doc`,
-			mbx, string(doc))
-		return err
-	})
+	}
+	return d, nil
 }
 
 // IsDelegateFolder reports whether name (a distinguished folder name) is
