@@ -99,13 +99,7 @@ func TestSubscriptionsSurviveRestart(t *testing.T) {
 	// Streaming, never connected: everything since it was made.
 	srv := httptest.NewServer(w.h)
 	defer srv.Close()
-	req, _ := http.NewRequest("POST", srv.URL+"/EWS/Exchange.asmx", strings.NewReader(envelope("Exchange2016", imp,
-		`<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>`+streaming+`</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)))
-	req.SetBasicAuth(w.svc.UserPrincipalName, "pw")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := streamRequest(t, srv.URL, w.svc, imp, 1, streaming)
 	defer res.Body.Close()
 	br := bufio.NewReader(res.Body)
 	var env strings.Builder

@@ -102,13 +102,7 @@ func TestStreamingSubscription(t *testing.T) {
 	}
 	srv := httptest.NewServer(w.h)
 	defer srv.Close()
-	body := envelope("Exchange2016", imp, `<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>`+sub+`</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)
-	req, _ := http.NewRequest("POST", srv.URL+"/EWS/Exchange.asmx", strings.NewReader(body))
-	req.SetBasicAuth(w.svc.UserPrincipalName, "pw")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := streamRequest(t, srv.URL, w.svc, imp, 1, sub)
 	defer res.Body.Close()
 	envs := make(chan string, 10)
 	go func() {
@@ -288,13 +282,7 @@ func TestBudgets(t *testing.T) {
 	// Streaming connections: the second one is refused while the first is open.
 	srv := httptest.NewServer(w.h)
 	defer srv.Close()
-	body := envelope("Exchange2016", imp, `<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>`+sub+`</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)
-	req, _ := http.NewRequest("POST", srv.URL+"/EWS/Exchange.asmx", strings.NewReader(body))
-	req.SetBasicAuth(w.svc.UserPrincipalName, "pw")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := streamRequest(t, srv.URL, w.svc, imp, 1, sub)
 	defer res.Body.Close()
 	r = w.call(w.svc, imp, `<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>`+sub+`</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)
 	if m := r.messages(); len(m) != 1 || code(m[0]) != "ErrorExceededConnectionCount" {
@@ -363,17 +351,7 @@ func TestStreamingScale(t *testing.T) {
 	var conns []*http.Response
 	for lo := 0; lo < n; lo += maxStreamingIDs {
 		hi := min(lo+maxStreamingIDs, n)
-		var b strings.Builder
-		for _, id := range ids[lo:hi] {
-			b.WriteString(`<t:SubscriptionId>` + id + `</t:SubscriptionId>`)
-		}
-		body := envelope("Exchange2016", "", `<m:GetStreamingEvents><m:SubscriptionIds>`+b.String()+`</m:SubscriptionIds><m:ConnectionTimeout>5</m:ConnectionTimeout></m:GetStreamingEvents>`)
-		req, _ := http.NewRequest("POST", srv.URL+"/EWS/Exchange.asmx", strings.NewReader(body))
-		req.SetBasicAuth(w.svc.UserPrincipalName, "pw")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := streamRequest(t, srv.URL, w.svc, "", 5, ids[lo:hi]...)
 		conns = append(conns, res)
 		go func() {
 			br := bufio.NewReaderSize(res.Body, 64<<10)
@@ -465,17 +443,7 @@ func envInt(name string, def int) int {
 // arrive (the channel closes with the response).
 func openStream(t *testing.T, srv *httptest.Server, w *world, imp string, ids ...string) <-chan string {
 	t.Helper()
-	var b strings.Builder
-	for _, id := range ids {
-		b.WriteString(`<t:SubscriptionId>` + id + `</t:SubscriptionId>`)
-	}
-	body := envelope("Exchange2016", imp, `<m:GetStreamingEvents><m:SubscriptionIds>`+b.String()+`</m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)
-	req, _ := http.NewRequest("POST", srv.URL+"/EWS/Exchange.asmx", strings.NewReader(body))
-	req.SetBasicAuth(w.svc.UserPrincipalName, "pw")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := streamRequest(t, srv.URL, w.svc, imp, 1, ids...)
 	out := make(chan string, 100)
 	go func() {
 		defer close(out)
@@ -579,13 +547,7 @@ func TestCopiedEvent(t *testing.T) {
 
 	srv := httptest.NewServer(w.h)
 	defer srv.Close()
-	req, _ := http.NewRequest("POST", srv.URL+"/EWS/Exchange.asmx", strings.NewReader(envelope("Exchange2016", imp,
-		`<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>`+streaming+`</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)))
-	req.SetBasicAuth(w.svc.UserPrincipalName, "pw")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := streamRequest(t, srv.URL, w.svc, imp, 1, streaming)
 	defer res.Body.Close()
 
 	r = w.mustOK(w.call(w.svc, imp, `<m:CopyItem><m:ToFolderId>`+deleted+`</m:ToFolderId><m:ItemIds><t:ItemId Id="`+itemID(src)+`"/></m:ItemIds></m:CopyItem>`))
@@ -669,4 +631,22 @@ func TestSubscriptionRevoked(t *testing.T) {
 	if c := code(w.call(w.svc, "", get).messages()[0]); c != "ErrorAccessDenied" {
 		t.Fatalf("GetEvents after the right was removed: %s", c)
 	}
+}
+
+// streamRequest opens a GetStreamingEvents connection for ids as account as
+// (impersonating imp when set) with a ConnectionTimeout in minutes.
+func streamRequest(t testing.TB, url string, as *d_Recipient, imp string, minutes int, ids ...string) *http.Response {
+	t.Helper()
+	var b strings.Builder
+	for _, id := range ids {
+		b.WriteString(`<t:SubscriptionId>` + id + `</t:SubscriptionId>`)
+	}
+	body := envelope("Exchange2016", imp, `<m:GetStreamingEvents><m:SubscriptionIds>`+b.String()+`</m:SubscriptionIds><m:ConnectionTimeout>`+itoa(minutes)+`</m:ConnectionTimeout></m:GetStreamingEvents>`)
+	req, _ := http.NewRequest("POST", url+"/EWS/Exchange.asmx", strings.NewReader(body))
+	req.SetBasicAuth(as.UserPrincipalName, "pw")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
