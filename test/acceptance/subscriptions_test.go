@@ -1,8 +1,6 @@
 package acceptance
 
 import (
-	"io"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,22 +16,7 @@ func TestSubscriptionsSurviveRestart(t *testing.T) {
 	s.ok(`New-Mailbox -Name "Sync Service" -Alias syncsvc -UserPrincipalName syncsvc@contoso.test -Password ` + pw + `
 New-Mailbox -Name "Jane Doe" -Alias jane -UserPrincipalName jane@contoso.test -Password ` + pw + `
 New-ManagementRoleAssignment -Name SyncImp -Role ApplicationImpersonation -User syncsvc`)
-	call := func(s *server, op string) string {
-		t.Helper()
-		body := `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">` +
-			`<soap:Header><t:RequestServerVersion Version="Exchange2016"/><t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>jane@contoso.test</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></soap:Header>` +
-			`<soap:Body>` + op + `</soap:Body></soap:Envelope>`
-		req, _ := http.NewRequest(http.MethodPost, s.url+"/EWS/Exchange.asmx", strings.NewReader(body))
-		req.SetBasicAuth("syncsvc@contoso.test", "Passw0rd!2026")
-		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
+	call := func(s *server, op string) string { return ewsAsSyncSvc(t, s, op) }
 	text := func(xml, el string) string {
 		m := regexp.MustCompile(`<m:` + el + `>([^<]*)</m:` + el + `>`).FindStringSubmatch(xml)
 		if m == nil {

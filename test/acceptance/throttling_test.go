@@ -1,8 +1,6 @@
 package acceptance
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -15,20 +13,7 @@ func TestThrottlingPolicy(t *testing.T) {
 New-Mailbox -Name "Jane Doe" -Alias jane -UserPrincipalName jane@contoso.test -Password ` + pw + `
 New-ManagementRoleAssignment -Name SyncImp -Role ApplicationImpersonation -User syncsvc`)
 	subscribe := func() string {
-		t.Helper()
-		body := `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">` +
-			`<soap:Header><t:RequestServerVersion Version="Exchange2016"/><t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>jane@contoso.test</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></soap:Header>` +
-			`<soap:Body><m:Subscribe><m:PullSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="inbox"/></t:FolderIds><t:EventTypes><t:EventType>NewMailEvent</t:EventType></t:EventTypes><t:Timeout>10</t:Timeout></m:PullSubscriptionRequest></m:Subscribe></soap:Body></soap:Envelope>`
-		req, _ := http.NewRequest(http.MethodPost, s.url+"/EWS/Exchange.asmx", strings.NewReader(body))
-		req.SetBasicAuth("syncsvc@contoso.test", "Passw0rd!2026")
-		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
+		return ewsAsSyncSvc(t, s, `<m:Subscribe><m:PullSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="inbox"/></t:FolderIds><t:EventTypes><t:EventType>NewMailEvent</t:EventType></t:EventTypes><t:Timeout>10</t:Timeout></m:PullSubscriptionRequest></m:Subscribe>`)
 	}
 	if r := subscribe(); !strings.Contains(r, "<m:ResponseCode>NoError</m:ResponseCode>") {
 		t.Fatalf("first subscription: %s", r)
