@@ -291,7 +291,7 @@ func (rc *reqCtx) freeBusyOf(w *xw, req *availRequest, addr string) {
 			w.elem("t:EndTime", req.zone.local(ev.end).Format(localLayout))
 			w.elem("t:BusyType", ev.busy)
 			if strings.HasPrefix(view, "Detailed") {
-				rc.writeEventDetails(w, ev.it, level, full || r.ID == rc.user.ID)
+				rc.writeEventDetails(w, ev.it, level, full || rc.canViewPrivate(r.ID)) // privacy.go: delegates with ViewPrivateItems too
 			}
 			w.end("t:CalendarEvent")
 		}

@@ -321,9 +321,9 @@ func opCreateItem(rc *reqCtx, op *node, w *xw) error {
 					owner = saved.Mailbox
 				}
 				mode := op.attr("SendMeetingInvitations")
-				attendees := rc.meetingAttendees(owner, it)
-				if e = rc.checkMeetingSend(owner, mode, it, attendees); e == nil { // meetings.go
-					plan := planMeeting(it, attendees, mode)
+				atts := rc.meetingAttendees(owner, it)
+				if e = rc.checkMeetingSend(owner, mode, it, atts); e == nil { // meetings.go
+					plan := planMeeting(it, atts, mode)
 					if created, e = rc.saveDraft(it, saved); e == nil {
 						rc.sendMeeting(created, plan)
 					}
@@ -600,7 +600,7 @@ func (rc *reqCtx) changeItem(ch *node, cr, meetingMode string) (*mailbox.Item, f
 		if cr == "AlwaysOverwrite" {
 			ck = ""
 		}
-		if e := rc.checkMeetingSend(it.Mailbox, meetingMode, it, nil); e != nil { // meetings.go
+		if e := rc.checkMeetingSend(it.Mailbox, meetingMode, it, attendees{}); e != nil { // meetings.go
 			return nil, nil, e
 		}
 		occ, e := rc.updateOccurrence(it, ups, ck)
@@ -625,8 +625,8 @@ func (rc *reqCtx) changeItem(ch *node, cr, meetingMode string) (*mailbox.Item, f
 	}
 	// The attendees come from the directory: resolved here, never inside
 	// the store's transaction below.
-	attendees := rc.meetingAttendees(it.Mailbox, &scratch)
-	if e := rc.checkMeetingSend(it.Mailbox, meetingMode, &scratch, attendees); e != nil { // meetings.go
+	atts := rc.meetingAttendees(it.Mailbox, &scratch)
+	if e := rc.checkMeetingSend(it.Mailbox, meetingMode, &scratch, atts); e != nil { // meetings.go
 		return nil, nil, e
 	}
 	var applyErr *ewsErr
@@ -639,7 +639,7 @@ func (rc *reqCtx) changeItem(ch *node, cr, meetingMode string) (*mailbox.Item, f
 			}
 		}
 		x.LastModified = rc.now
-		plan = planMeeting(x, attendees, meetingMode) // meetings.go
+		plan = planMeeting(x, atts, meetingMode) // meetings.go
 		return nil
 	})
 	if applyErr != nil {
@@ -667,7 +667,7 @@ func opDeleteItem(rc *reqCtx, op *node, w *xw) error {
 			e = rc.checkItem(it, rightDelete)
 		}
 		if e == nil && isOccurrence(it) { // issue 4: recorded in the master
-			if e = rc.checkMeetingSend(it.Mailbox, op.attr("SendMeetingCancellations"), it, nil); e == nil {
+			if e = rc.checkMeetingSend(it.Mailbox, op.attr("SendMeetingCancellations"), it, attendees{}); e == nil {
 				e = rc.deleteOccurrence(it)
 			}
 			if e == nil {
@@ -676,7 +676,7 @@ func opDeleteItem(rc *reqCtx, op *node, w *xw) error {
 		} else if e == nil {
 			cancels := op.attr("SendMeetingCancellations")
 			if send, _ := sendsInvitations(cancels); send && isAppointment(it) {
-				if e = rc.checkMeetingSend(it.Mailbox, cancels, it, nil); e == nil {
+				if e = rc.checkMeetingSend(it.Mailbox, cancels, it, attendees{}); e == nil {
 					rc.cancelMeeting(it) // meetings.go: only an organizer's meeting
 				}
 			}

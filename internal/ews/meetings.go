@@ -58,7 +58,9 @@ import (
 // occurrence) sends the series again as an InformationalUpdate
 // (sendSeriesChange): responses are per series, not per occurrence.
 //
-// External attendees receive nothing (no outbound transport): logged.
+// External attendees receive nothing (no outbound transport): the request
+// stays in the organizer's Outbox with the undelivered category, as mail
+// does, and the server logs it.
 // Nothing here fails the organizer's request once its own item is saved.
 
 const (
@@ -124,12 +126,13 @@ func whenHash(it *mailbox.Item) string {
 // meetingPlan is what one send of a meeting delivers.
 type meetingPlan struct {
 	added, kept, removed []string // lower-case addresses
+	external             []string // attendees outside the organization
 	full                 bool     // time, location or recurrence changed
 	toKept               bool
 }
 
 func (p *meetingPlan) empty() bool {
-	return len(p.added)+len(p.removed) == 0 && !(p.toKept && len(p.kept) > 0)
+	return len(p.added)+len(p.removed)+len(p.external) == 0 && !(p.toKept && len(p.kept) > 0)
 }
 
 // expandRecipients resolves addresses to the mailboxes of owner's
@@ -177,24 +180,28 @@ func (rc *reqCtx) expandRecipients(owner string, lists ...[]mailbox.Address) (in
 // meetingAttendees resolves, outside any store transaction (it reads the
 // directory), the lower-case addresses of the organization's mailboxes a
 // meeting of owner invites, groups expanded, the organizer left out.
-func (rc *reqCtx) meetingAttendees(owner string, it *mailbox.Item) []string {
-	atts, _ := rc.expandRecipients(owner, it.To, it.Cc, it.Bcc)
-	var cur []string
+func (rc *reqCtx) meetingAttendees(owner string, it *mailbox.Item) attendees {
+	atts, ext := rc.expandRecipients(owner, it.To, it.Cc, it.Bcc)
+	a := attendees{external: ext}
 	for _, r := range atts {
 		if r.ID != owner {
-			cur = append(cur, strings.ToLower(r.PrimarySmtpAddress))
+			a.internal = append(a.internal, strings.ToLower(r.PrimarySmtpAddress))
 		}
 	}
-	return cur
+	return a
 }
+
+// attendees are a meeting's attendees: addresses of the organization's
+// mailboxes (lower case) and external addresses.
+type attendees struct{ internal, external []string }
 
 // checkMeetingSend refuses to send meeting messages about it (with the
 // attendees it now has) from owner's mailbox for a user who may not send as
 // or on behalf of owner (ErrorSendAsDenied), as for any message: editing
 // someone's calendar is not a right to speak for them.
-func (rc *reqCtx) checkMeetingSend(owner, mode string, it *mailbox.Item, attendees []string) *ewsErr {
+func (rc *reqCtx) checkMeetingSend(owner, mode string, it *mailbox.Item, a attendees) *ewsErr {
 	if send, _ := sendsInvitations(mode); !send || owner == rc.user.ID || organizerOf(it) != "" ||
-		len(attendees) == 0 && it.Extended[calInvited] == "" {
+		len(a.internal)+len(a.external) == 0 && it.Extended[calInvited] == "" {
 		return nil
 	}
 	_, _, e := rc.sendIdentity(owner)
@@ -205,7 +212,8 @@ func (rc *reqCtx) checkMeetingSend(owner, mode string, it *mailbox.Item, attende
 // the attendees cur (meetingAttendees) delivers, and records on the item
 // whom it invited and when. It reads nothing, so it may run inside a store
 // transaction.
-func planMeeting(it *mailbox.Item, cur []string, mode string) *meetingPlan {
+func planMeeting(it *mailbox.Item, a attendees, mode string) *meetingPlan {
+	cur := a.internal
 	send, changedOnly := sendsInvitations(mode)
 	if !send || !isAppointment(it) || organizerOf(it) != "" || isOccurrence(it) {
 		return nil
@@ -214,10 +222,7 @@ func planMeeting(it *mailbox.Item, cur []string, mode string) *meetingPlan {
 	if v := it.Extended[calInvited]; v != "" {
 		prev = strings.Split(v, "\x00")
 	}
-	if len(cur) == 0 && len(prev) == 0 {
-		return nil
-	}
-	p := &meetingPlan{toKept: !changedOnly, full: it.Extended[calWhen] != "" && it.Extended[calWhen] != whenHash(it)}
+	p := &meetingPlan{toKept: !changedOnly, full: it.Extended[calWhen] != "" && it.Extended[calWhen] != whenHash(it), external: a.external}
 	for _, a := range cur {
 		if slices.Contains(prev, a) {
 			p.kept = append(p.kept, a)
@@ -279,8 +284,20 @@ func (rc *reqCtx) sendMeeting(meeting *mailbox.Item, p *meetingPlan) {
 			}
 		}
 	}
-	if _, ext := rc.expandRecipients(org.ID, meeting.To, meeting.Cc, meeting.Bcc); len(ext) > 0 {
-		rc.h.log.Warn("meeting: no request sent to external attendees (no outbound mail transport)", "request", rc.id,
+	if ext := p.external; len(ext) > 0 {
+		// As for mail (send.go): the request stays in the organizer's Outbox,
+		// marked, and the server says so; nothing is silently lost.
+		req := rc.meetingMessage(org, meeting, classMeetingRequest, meeting.Subject, "", nil)
+		req.From, req.Sender = rc.organizerIdentity(org)
+		req.IsRead = true
+		req.Categories = []string{undeliveredCategory}
+		req.Extended["actas:undelivered"] = strings.Join(ext, ", ")
+		if outbox, e := rc.distinguished(org.ID, "outbox"); e == nil {
+			if _, err := rc.h.mbx.CreateItem(rc.ctx, rc.actor(org.ID), org.ID, outbox.Key, req); err != nil {
+				rc.h.log.Error("meeting: undelivered request not kept", "request", rc.id, "error", err)
+			}
+		}
+		rc.h.log.Warn("meeting: no request sent to external attendees (no outbound mail transport); kept in the Outbox", "request", rc.id,
 			"organizer", org.PrimarySmtpAddress, "attendees", strings.Join(ext, ", "))
 	}
 }
@@ -741,7 +758,7 @@ func (rc *reqCtx) cancelCalendarItem(n *node, disp string, saved *mailbox.Folder
 	if !isAppointment(it) || organizerOf(it) != "" {
 		return newErr("ErrorCalendarIsNotOrganizer", "Only the organizer can cancel a meeting.")
 	}
-	if e := rc.checkMeetingSend(it.Mailbox, "SendToAllAndSaveCopy", it, nil); e != nil {
+	if e := rc.checkMeetingSend(it.Mailbox, "SendToAllAndSaveCopy", it, attendees{}); e != nil {
 		return e
 	}
 	if b := n.child("NewBodyContent"); b != nil {

@@ -432,3 +432,13 @@ func TestMeetingAbuse(t *testing.T) {
 		wg.Wait() // a deadlock hangs here until the test binary's timeout
 	})
 }
+
+func TestMeetingExternalAttendee(t *testing.T) {
+	w := newMeetingWorld(t)
+	w.organize(w.alice, "Vendor call", w.day(2, "09:00"), w.day(2, "10:00"),
+		`<t:RequiredAttendees><t:Attendee><t:Mailbox><t:EmailAddress>someone@example.org</t:EmailAddress></t:Mailbox></t:Attendee></t:RequiredAttendees>`)
+	req := w.only(w.alice, "outbox", "MeetingRequest")
+	if !strings.Contains(req.child("Categories").childText("String"), "not delivered") {
+		t.Fatalf("the undelivered request is not marked:\n%s", dump(req))
+	}
+}
