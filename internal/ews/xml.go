@@ -46,19 +46,6 @@ func (n *node) attr(name string) string {
 	return ""
 }
 
-// hasAttr reports whether the attribute is present.
-func (n *node) hasAttr(name string) bool {
-	if n == nil {
-		return false
-	}
-	for _, a := range n.Attrs {
-		if a.Name.Local == name {
-			return true
-		}
-	}
-	return false
-}
-
 // child returns the first child element with that local name, or nil.
 // Children are looked up by local name only: the schema puts request
 // wrappers in the messages namespace and types in the types namespace, and
