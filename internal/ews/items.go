@@ -308,7 +308,7 @@ func opCreateItem(rc *reqCtx, op *node, w *xw) error {
 		case "AcceptItem", "TentativelyAcceptItem", "DeclineItem": // meetings.go
 			created, e = rc.respondToMeeting(n, disp, saved)
 		case "CancelCalendarItem":
-			e = rc.cancelCalendarItem(n, disp, saved)
+			created, e = rc.cancelCalendarItem(n, disp, saved)
 		default:
 			it, e = parseNewItem(n)
 		}

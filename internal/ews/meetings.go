@@ -743,48 +743,50 @@ func (rc *reqCtx) isResourceDelegate(r *directory.Recipient) bool {
 
 // cancelCalendarItem cancels the organizer's meeting a CancelCalendarItem
 // references and moves it to Deleted Items.
-func (rc *reqCtx) cancelCalendarItem(n *node, disp string, saved *mailbox.Folder) *ewsErr {
+func (rc *reqCtx) cancelCalendarItem(n *node, disp string, saved *mailbox.Folder) (*mailbox.Item, *ewsErr) {
 	refNode := n.child("ReferenceItemId")
 	if refNode == nil {
-		return newErr("ErrorInvalidIdEmpty", "CancelCalendarItem needs a ReferenceItemId.")
+		return nil, newErr("ErrorInvalidIdEmpty", "CancelCalendarItem needs a ReferenceItemId.")
 	}
 	it, e := rc.loadItem(refNode.attr("Id"))
 	if e != nil {
-		return e
+		return nil, e
 	}
 	if e := rc.checkItem(it, rightDelete); e != nil {
-		return e
+		return nil, e
 	}
 	if !isAppointment(it) || organizerOf(it) != "" {
-		return newErr("ErrorCalendarIsNotOrganizer", "Only the organizer can cancel a meeting.")
+		return nil, newErr("ErrorCalendarIsNotOrganizer", "Only the organizer can cancel a meeting.")
 	}
 	if e := rc.checkMeetingSend(it.Mailbox, "SendToAllAndSaveCopy", it, attendees{}); e != nil {
-		return e
+		return nil, e
 	}
 	if b := n.child("NewBodyContent"); b != nil {
 		it.Body, it.BodyType = b.Text, orDefault(b.attr("BodyType"), "Text")
 	}
 	rc.cancelMeeting(it)
 	a := rc.actor(it.Mailbox)
+	// The response names the saved cancellation (SendAndSaveCopy), which
+	// ews-javascript-api needs: it reads an empty Items as no list at all.
+	var kept *mailbox.Item
 	if disp == "SendAndSaveCopy" || disp == "" {
 		dst := saved
 		if dst == nil {
 			dst, _ = rc.distinguished(it.Mailbox, "sentitems")
 		}
-		if dst != nil {
-			if org := rc.recipient(it.Mailbox); org != nil {
-				msg := rc.meetingMessage(org, it, classMeetingCancel, "Canceled: "+it.Subject, "", nil)
-				msg.IsRead = true
-				_, _ = rc.h.mbx.CreateItem(rc.ctx, a, dst.Mailbox, dst.Key, msg)
-			}
+		if org := rc.recipient(it.Mailbox); dst != nil && org != nil {
+			msg := rc.meetingMessage(org, it, classMeetingCancel, "Canceled: "+it.Subject, "", nil)
+			msg.From, msg.Sender = rc.organizerIdentity(org)
+			msg.IsRead = true
+			kept, _ = rc.h.mbx.CreateItem(rc.ctx, a, dst.Mailbox, dst.Key, msg)
 		}
 	}
 	del, e := rc.distinguished(it.Mailbox, "deleteditems")
 	if e != nil {
-		return e
+		return nil, e
 	}
 	if _, err := rc.h.mbx.MoveItem(rc.ctx, a, it.Mailbox, it.Key, del.Key); err != nil {
-		return rc.mapItemErr(err)
+		return nil, rc.mapItemErr(err)
 	}
-	return nil
+	return kept, nil
 }

@@ -16,6 +16,7 @@ const ROOMSVC = E.ACTAS_USER_ROOMSVC;
 const ALICE = E.ACTAS_USER_ALICE;
 const BOB = E.ACTAS_USER_BOB;
 const ERIN = E.ACTAS_USER_ERIN;
+const DAVE = E.ACTAS_USER_DAVE;
 const ROOM1 = E.ACTAS_USER_ROOM;
 const ROOM2 = E.ACTAS_USER_ROOM2;
 const ROOM3 = E.ACTAS_USER_ROOM3;
@@ -185,6 +186,54 @@ test("room_books_meeting_requests", async () => {
   const declined = found.Items.find((i) => i.Subject === `Declined: clash js ${RUN}`);
   await declined.Load(new ews.PropertySet(ews.BasePropertySet.FirstClassProperties));
   assert(String(declined.Body.Text).includes("already booked"), `reason ${declined.Body.Text}`);
+});
+
+// --------------------------------------------------------------- meetings
+
+test("meeting_accept_decline_update_cancel", async () => {
+  // Alice invites Dave and Erin; Dave accepts from his meeting request,
+  // Erin declines from her calendar; Alice's meeting tracks both. A new
+  // time reaches Dave as a full update, then Alice cancels the meeting.
+  const alice = service(ALICE), dave = service(DAVE), erin = service(ERIN);
+  const subject = `Kickoff js ${RUN}`;
+  const day = ews.DateTime.Now.AddDays(13).ToISOString().slice(0, 10);
+  const a = new ews.Appointment(alice);
+  a.Subject = subject;
+  a.Start = new ews.DateTime(day + "T13:00:00Z");
+  a.End = new ews.DateTime(day + "T14:00:00Z");
+  a.RequiredAttendees.Add(DAVE);
+  a.OptionalAttendees.Add(ERIN);
+  await a.Save(new ews.FolderId(WK.Calendar), ews.SendInvitationsMode.SendToAllAndSaveCopy);
+
+  const inbox = async (s) => (await s.FindItems(WK.Inbox, new ews.ItemView(100))).Items.filter((i) => i.Subject && i.Subject.endsWith(subject));
+  const daveReqs = (await inbox(dave)).filter((i) => i instanceof ews.MeetingRequest);
+  assert(daveReqs.length === 1, `dave's requests ${daveReqs.length}`);
+  await daveReqs[0].Accept(true);
+  const erinCal = (await view(erin, ERIN, day + "T00:00:00Z", day + "T23:59:00Z")).filter((i) => i.Subject === subject);
+  assert(erinCal.length === 1 && erinCal[0].MyResponseType === ews.MeetingResponseType.NoResponseReceived, `erin's copy ${erinCal.map((i) => i.MyResponseType)}`);
+  await erinCal[0].Decline(true);
+
+  const daveCal = (await view(dave, DAVE, day + "T00:00:00Z", day + "T23:59:00Z")).filter((i) => i.Subject === subject);
+  assert(daveCal.length === 1 && daveCal[0].MyResponseType === ews.MeetingResponseType.Accept, `dave's copy ${daveCal.map((i) => i.MyResponseType)}`);
+  await a.Load(new ews.PropertySet(ews.BasePropertySet.FirstClassProperties));
+  const rt = (list, who) => (list.Items.find((x) => x.Address === who) || {}).ResponseType;
+  assert(rt(a.RequiredAttendees, DAVE) === ews.MeetingResponseType.Accept && rt(a.OptionalAttendees, ERIN) === ews.MeetingResponseType.Decline,
+    `tracking dave ${rt(a.RequiredAttendees, DAVE)} erin ${rt(a.OptionalAttendees, ERIN)}`);
+  const responses = (await inbox(alice)).filter((i) => i instanceof ews.MeetingResponse).map((i) => i.Subject).sort();
+  assert(JSON.stringify(responses) === JSON.stringify([`Accepted: ${subject}`, `Declined: ${subject}`]), `alice's responses ${responses}`);
+
+  a.Start = new ews.DateTime(day + "T15:00:00Z");
+  a.End = new ews.DateTime(day + "T16:00:00Z");
+  await a.Update(ews.ConflictResolutionMode.AutoResolve, ews.SendInvitationsOrCancellationsMode.SendToAllAndSaveCopy);
+  const update = (await inbox(dave)).filter((i) => i instanceof ews.MeetingRequest);
+  assert(update.length === 1, `dave's inbox after the update has ${update.length} requests`);
+  await update[0].Load(new ews.PropertySet(ews.BasePropertySet.FirstClassProperties));
+  assert(update[0].MeetingRequestType === ews.MeetingRequestType.FullUpdate, `request type ${update[0].MeetingRequestType}`);
+
+  await a.CancelMeeting("Sorry");
+  const after = (await view(dave, DAVE, day + "T00:00:00Z", day + "T23:59:00Z")).filter((i) => i.Subject.endsWith(subject));
+  assert(after.length === 1 && after[0].IsCancelled === true, `dave's copy after the cancellation ${after.map((i) => i.Subject + " " + i.IsCancelled)}`);
+  assert((await inbox(dave)).some((i) => i instanceof ews.MeetingCancellation), "no cancellation in dave's inbox");
 });
 
 // -------------------------------------------------------------- delegates
