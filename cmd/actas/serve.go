@@ -112,7 +112,7 @@ func serve(ctx context.Context, o serveOpts) error {
 		return err
 	}
 	reg := cmdlet.New(dir, log)
-	boxes := mailbox.Open(st.DB())
+	boxes := mailbox.Open(st.DB()).WithReader(st.ReadDB())
 	reg.SetMailboxes(boxes)
 	adminUPN, err := firstStart(ctx, o, dir, reg)
 	if err != nil {

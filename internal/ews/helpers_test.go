@@ -34,7 +34,7 @@ type world struct {
 
 // newWorld uses the real mailbox store on the directory's SQLite database.
 func newWorld(t testing.TB) *world {
-	return newWorldWith(t, func(st *store.SQLite) mailbox.Mailboxes { return mailbox.Open(st.DB()) })
+	return newWorldWith(t, func(st *store.SQLite) mailbox.Mailboxes { return mailbox.Open(st.DB()).WithReader(st.ReadDB()) })
 }
 
 // newFakeWorld uses the in-memory fake (fuzzing, fault injection).

@@ -116,7 +116,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	reg := cmdlet.New(directory, log)
-	boxes := mailbox.Open(st.DB())
+	boxes := mailbox.Open(st.DB()).WithReader(st.ReadDB())
 	reg.SetMailboxes(boxes)
 	srv := server.New(reg, log)
 	ewsHandler := ews.New(directory, boxes, srv.Authenticate, log, ews.Options{AuthError: server.WriteAuthError})

@@ -8,12 +8,13 @@ import (
 
 // Prepared statements. Preparing dominated small reads (SQLite parses and
 // plans every statement afresh), so the store keeps each statement text it
-// runs prepared, up to maxStmts of them. A transaction holds the store's
-// only connection, so a statement cannot be prepared on the database while
-// one is open: a text seen for the first time runs unprepared and is
-// prepared right after its transaction ends; later transactions bind the
-// prepared statement to themselves (sql.Tx.StmtContext), which reuses it
-// on the same connection.
+// runs prepared, up to maxStmts of them per database. A write transaction
+// holds the writer's only connection, so a statement cannot be prepared on
+// that database while one is open: a text seen for the first time runs
+// unprepared and is prepared right after its transaction ends; later
+// transactions bind the prepared statement to themselves
+// (sql.Tx.StmtContext), which reuses it on a connection that has it and
+// prepares it on one that has not.
 
 const maxStmts = 512
 
@@ -93,18 +94,19 @@ func (t cachedTx) QueryRowContext(ctx context.Context, q string, args ...any) *s
 	return t.Tx.QueryRowContext(ctx, q, args...)
 }
 
-// begin starts a transaction whose statements use the cache.
-func (s *Store) begin(ctx context.Context) (cachedTx, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	return cachedTx{Tx: tx, c: &s.stmts}, err
+// begin starts a transaction on db whose statements use the cache c (one
+// cache per database).
+func begin(ctx context.Context, db *sql.DB, c *stmtCache) (cachedTx, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	return cachedTx{Tx: tx, c: c}, err
 }
 
-// afterTx prepares what the transaction ran for the first time.
-func (s *Store) afterTx(ctx context.Context) {
-	s.stmts.mu.Lock()
-	n := len(s.stmts.pending)
-	s.stmts.mu.Unlock()
+// afterTx prepares on db what a transaction ran for the first time.
+func (c *stmtCache) afterTx(ctx context.Context, db *sql.DB) {
+	c.mu.Lock()
+	n := len(c.pending)
+	c.mu.Unlock()
 	if n > 0 {
-		s.stmts.prepare(ctx, s.db)
+		c.prepare(ctx, db)
 	}
 }

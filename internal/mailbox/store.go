@@ -21,13 +21,15 @@ import (
 // in order and Journal(after) never skips a row that commits later.
 // Transactions touching several mailboxes lock them in id order.
 type Store struct {
-	db  *sql.DB
+	db  *sql.DB // writes (and reads when rdb is nil)
+	rdb *sql.DB // reads (WithReader)
 	now func() time.Time
 	// beforeCommit, when set (tests), runs after every statement of a write
 	// and before its commit; an error rolls the whole write back.
 	beforeCommit func(what string) error
 	hooks        commitHooks // OnCommit (commit.go)
-	stmts        stmtCache   // prepared statements (stmts.go)
+	stmts        stmtCache   // prepared statements on db (stmts.go)
+	rstmts       stmtCache   // and on rdb
 }
 
 var _ Mailboxes = (*Store)(nil)
@@ -36,6 +38,14 @@ var _ Mailboxes = (*Store)(nil)
 // (store.OpenSQLite does that).
 func Open(db *sql.DB) *Store {
 	return &Store{db: db, now: time.Now}
+}
+
+// WithReader makes reads use rdb, read-only connections to the same
+// database (store.SQLite.ReadDB), so that they neither wait for the writer
+// nor make it wait. It returns s.
+func (s *Store) WithReader(rdb *sql.DB) *Store {
+	s.rdb = rdb
+	return s
 }
 
 // Journal operations (Change.Op).
@@ -108,11 +118,11 @@ type counters struct{ seq, folder, item int64 }
 // ErrNotFound otherwise). With create, missing mailboxes rows are inserted
 // first (Ensure).
 func (s *Store) write(ctx context.Context, what string, a Actor, mbxs []string, create bool, fn func(w *wtx) error) error {
-	tx, err := s.begin(ctx)
+	tx, err := begin(ctx, s.db, &s.stmts)
 	if err != nil {
 		return fmt.Errorf("mailbox: %s: begin: %w", what, err)
 	}
-	defer s.afterTx(ctx)
+	defer s.stmts.afterTx(ctx, s.db)
 	defer tx.Rollback()
 	w := &wtx{ctx: ctx, tx: tx, a: a, now: normTime(s.now()), mbx: map[string]*counters{}}
 	sorted := slices.Clone(mbxs)
@@ -201,11 +211,15 @@ func (w *wtx) logFrom(mbx, op string, item, folder, oldFolder, oldItem int64) (i
 // read runs fn in one transaction, so a read's several queries see one
 // state.
 func (s *Store) read(ctx context.Context, what string, fn func(q querier) error) error {
-	tx, err := s.begin(ctx)
+	db, c := s.db, &s.stmts
+	if s.rdb != nil {
+		db, c = s.rdb, &s.rstmts
+	}
+	tx, err := begin(ctx, db, c)
 	if err != nil {
 		return fmt.Errorf("mailbox: %s: begin: %w", what, err)
 	}
-	defer s.afterTx(ctx)
+	defer c.afterTx(ctx, db)
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return fmt.Errorf("mailbox: %s: %w", what, err)

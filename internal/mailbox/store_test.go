@@ -35,7 +35,7 @@ func newStore(t testing.TB) *mailbox.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return mailbox.Open(st.DB())
+	return mailbox.Open(st.DB()).WithReader(st.ReadDB())
 }
 
 // newMailbox returns a store and an Ensured mailbox.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -193,7 +194,8 @@ var migrations = []string{
 // SQLite is the embedded store: one database file in the data directory,
 // WAL journal, foreign keys enforced.
 type SQLite struct {
-	db *sql.DB
+	db  *sql.DB // the one writer connection
+	rdb *sql.DB // read-only connections (ReadDB)
 }
 
 // OpenSQLite opens (creating if needed) DIR/actas.db and runs migrations.
@@ -219,15 +221,29 @@ func openSQLite(ctx context.Context, dir, synchronous string) (*SQLite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	// One connection: SQLite has one writer, and reads are served from memory.
+	// One connection: SQLite has one writer, and the directory is served
+	// from memory.
 	db.SetMaxOpenConns(1)
 	s := &SQLite{db: db}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
+	// Readers (mailbox contents): WAL lets them read committed data while
+	// the writer writes, each transaction on its own snapshot.
+	rdb, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s for reading: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(readers)
+	rdb.SetMaxIdleConns(readers)
+	s.rdb = rdb
 	return s, nil
 }
+
+// readers is how many read-only connections the store keeps.
+var readers = max(2, runtime.GOMAXPROCS(0))
 
 func (s *SQLite) migrate(ctx context.Context) error {
 	var v int
@@ -340,5 +356,15 @@ func (s *SQLite) Apply(ctx context.Context, changes []Change) error {
 // tables in it (internal/mailbox). Its tables come from the migrations above.
 func (s *SQLite) DB() *sql.DB { return s.db }
 
+// ReadDB returns read-only connections to the same database, for readers
+// that must not wait for the writer (mailbox contents).
+func (s *SQLite) ReadDB() *sql.DB { return s.rdb }
+
 // Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLite) Close() error {
+	err := s.rdb.Close()
+	if e := s.db.Close(); e != nil {
+		err = e
+	}
+	return err
+}
