@@ -258,7 +258,9 @@ func (rc *reqCtx) bookingViolation(p *directory.CalendarProcessing, cal *mailbox
 }
 
 // conflictIn returns why spans cannot be booked in cal ("" = free): the
-// first non-Free, non-cancelled item overlapping one of them, skip aside.
+// first non-Free, non-cancelled item overlapping one of them, skip aside
+// (asked of series masters before they are expanded and of every item
+// after).
 func (rc *reqCtx) conflictIn(cal *mailbox.Folder, spans []calWindow, skip func(*mailbox.Item) bool) string {
 	if len(spans) == 0 {
 		return ""
@@ -271,6 +273,9 @@ func (rc *reqCtx) conflictIn(cal *mailbox.Folder, spans []calWindow, skip func(*
 	}
 	for _, sp := range spans {
 		for _, it := range busy {
+			if skip(it) {
+				continue
+			}
 			bs, _ := calTime(it, calStart)
 			be, _ := calTime(it, calEnd)
 			if bs.Before(sp.to) && be.After(sp.from) {

@@ -173,7 +173,12 @@ func (rc *reqCtx) guardReason(room, actor *directory.Recipient, p *directory.Cal
 		end, _ := calTime(it, calEnd)
 		spans = []calWindow{{start, end}}
 	}
-	return rc.conflictIn(cal, spans, func(x *mailbox.Item) bool { return self != 0 && x.Key == self })
+	// The item never conflicts with itself; a moved occurrence skips only
+	// its own old place, so it still may not overlap its series' others.
+	occ := it.Extended[calOccIndex]
+	return rc.conflictIn(cal, spans, func(x *mailbox.Item) bool {
+		return self != 0 && x.Key == self && (occ == "" || x.Extended[calOccIndex] == occ)
+	})
 }
 
 func policySummary(p *directory.CalendarProcessing) string {

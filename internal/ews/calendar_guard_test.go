@@ -135,6 +135,22 @@ func TestCalendarGuard(t *testing.T) {
 		t.Fatalf("refused update was applied, or the allowed one was not: End %s", end)
 	}
 
+	// An occurrence moved onto another occurrence of its own series is a
+	// conflict; moved within its own slot it is not.
+	daily := w.mustOK(create(w.svc, primary(w.room), item("Daily", day(20, "07:00"), day(20, "07:30"),
+		`<t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NumberedRecurrence><t:StartDate>`+day(20, "00:00")[:10]+
+			`</t:StartDate><t:NumberOfOccurrences>3</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>`)))
+	dailyID := find(daily.root, "ItemId").attr("Id")
+	moveOcc := func(start, end string) resp {
+		return w.call(w.svc, primary(w.room), `<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange><t:OccurrenceItemId RecurringMasterId="`+dailyID+`" InstanceIndex="1"/><t:Updates>`+
+			`<t:SetItemField><t:FieldURI FieldURI="calendar:Start"/><t:CalendarItem><t:Start>`+start+`</t:Start></t:CalendarItem></t:SetItemField>`+
+			`<t:SetItemField><t:FieldURI FieldURI="calendar:End"/><t:CalendarItem><t:End>`+end+`</t:End></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`)
+	}
+	if code, why, _ := guardOutcome(moveOcc(day(21, "07:15"), day(21, "07:45"))); code != "ErrorItemSave" || why != "Conflict" {
+		t.Fatalf("occurrence moved onto the next one: %s %s", code, why)
+	}
+	w.mustOK(moveOcc(day(20, "07:10"), day(20, "07:40")))
+
 	// CopyItem and MoveItem of a clashing appointment from alice's calendar.
 	a := w.mustOK(w.call(w.alice, "", `<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>`+distFolder("calendar", nil)+`</m:SavedItemFolderId><m:Items>`+
 		item("Mine", day(3, "10:15"), day(3, "10:45"), "")+`</m:Items></m:CreateItem>`))
@@ -169,10 +185,11 @@ func TestCalendarGuard(t *testing.T) {
 			}
 		}
 	}
-	// Accepted: Standup, Next, Hold, Weekly and the update of Standup's
-	// end (the subject change is not checked); refused: five creates, one
-	// update, a copy and a move.
-	if accepted != 5 || refused != 8 {
+	// Accepted: Standup, Next, Hold, Weekly, the update of Standup's end
+	// (the subject change is not checked), Daily and its occurrence moved
+	// within its slot; refused: five creates, two updates (Standup onto
+	// Next, the occurrence onto the next one), a copy and a move.
+	if accepted != 7 || refused != 9 {
 		t.Fatalf("log: %d accepted, %d refused: %+v", accepted, refused, w.bookingLog(w.room))
 	}
 	last := w.bookingLog(w.room)
