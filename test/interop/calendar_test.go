@@ -39,6 +39,20 @@ func calendarSetup(s *server) {
 	}
 	s.env["ACTAS_ROOMLIST_1"] = "building1@" + domain
 	s.env["ACTAS_ROOMLIST_2"] = "building2@" + domain
+	// After the client's cases (cleanups run before the server stops): the
+	// shell shows room1's decisions, from meeting requests and from writes
+	// straight into its calendar.
+	s.t.Cleanup(func() {
+		if s.t.Failed() {
+			return
+		}
+		out := s.ok(`Get-CalendarProcessingLog room1 -ResultSize 500 | Format-List Source,Outcome,Reason`)
+		for _, want := range []string{"MeetingRequest", "DirectWrite", "Accepted", "Declined", "already booked"} {
+			if !strings.Contains(out, want) {
+				s.t.Errorf("Get-CalendarProcessingLog room1 lacks %q:\n%s", want, out)
+			}
+		}
+	})
 }
 
 // TestCalendarExchangelib runs calendar_exchangelib.py (room lists, and the
