@@ -203,36 +203,38 @@ func changeFolderPermission(c *Call, op string) error {
 		return err
 	}
 	m := c.reg.mailboxes
-	perms, err := m.Permissions(c.ctx, ref.owner.ID, ref.folder.Key)
-	if err != nil {
-		return fmt.Errorf("read permissions of %s: %w", ref.path, err)
-	}
-	idx := -1
-	for i, p := range perms {
-		if p.User == user {
-			idx = i
-		}
-	}
-	switch {
-	case op == "add" && idx >= 0:
-		return &adminapi.Error{Message: fmt.Sprintf("An existing permission entry was found for user: %s.", shown),
-			Category: "NotSpecified", Exception: "UserAlreadyExistsInPermissionEntryException", Target: shown}
-	case (op == "set" || op == "remove") && idx < 0:
-		return &adminapi.Error{Message: fmt.Sprintf("There is no existing permission entry found for user: %s.", shown),
-			Category: "NotSpecified", Exception: "UserNotFoundInPermissionEntryException", Target: shown}
-	}
 	var p mailbox.Permission
-	if op == "remove" {
-		perms = append(perms[:idx], perms[idx+1:]...)
-	} else {
+	if op != "remove" {
 		if p, err = permissionFromRights(c, user, ref.folder.Class == "IPF.Appointment"); err != nil {
 			return err
 		}
-		if idx >= 0 {
-			perms[idx] = p
-		} else {
-			perms = append(perms, p)
+	}
+	// change applies the cmdlet to an ACL: run on the current one inside
+	// the store's transaction, so concurrent changes are not lost.
+	change := func(perms []mailbox.Permission) ([]mailbox.Permission, error) {
+		idx := slices.IndexFunc(perms, func(q mailbox.Permission) bool { return q.User == user })
+		switch {
+		case op == "add" && idx >= 0:
+			return nil, &adminapi.Error{Message: fmt.Sprintf("An existing permission entry was found for user: %s.", shown),
+				Category: "NotSpecified", Exception: "UserAlreadyExistsInPermissionEntryException", Target: shown}
+		case (op == "set" || op == "remove") && idx < 0:
+			return nil, &adminapi.Error{Message: fmt.Sprintf("There is no existing permission entry found for user: %s.", shown),
+				Category: "NotSpecified", Exception: "UserNotFoundInPermissionEntryException", Target: shown}
+		case op == "remove":
+			return slices.Delete(slices.Clone(perms), idx, idx+1), nil
+		case idx >= 0:
+			out := slices.Clone(perms)
+			out[idx] = p
+			return out, nil
 		}
+		return append(slices.Clone(perms), p), nil
+	}
+	cur, err := m.Permissions(c.ctx, ref.owner.ID, ref.folder.Key)
+	if err != nil {
+		return fmt.Errorf("read permissions of %s: %w", ref.path, err)
+	}
+	if _, err := change(cur); err != nil { // answer a missing or existing entry before changing anything
+		return err
 	}
 	actor := mailbox.Actor{ID: c.Caller.ID, Via: "admin"}
 	// A calendar delegate (-SharingPermissionFlags Delegate, as in Exchange
@@ -247,6 +249,15 @@ func changeFolderPermission(c *Call, op string) error {
 		}
 		if rr := c.S.Recipient(user); rr == nil || !rr.IsMailbox() {
 			return invalidArg("Only a mailbox user can be a calendar delegate.")
+		}
+	}
+	if !delegate {
+		if _, err := m.UpdatePermissions(c.ctx, actor, ref.owner.ID, ref.folder.Key, change); err != nil {
+			var ae *adminapi.Error
+			if errors.As(err, &ae) {
+				return ae
+			}
+			return fmt.Errorf("save permissions of %s: %w", ref.path, err)
 		}
 	}
 	dels, err := m.UpdateDelegates(c.ctx, actor, ref.owner.ID, func(dels *mailbox.DelegateSettings) error {
@@ -271,11 +282,6 @@ func changeFolderPermission(c *Call, op string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("save delegates of %s: %w", ref.owner.Name, err)
-	}
-	if !delegate {
-		if err := m.SetPermissions(c.ctx, actor, ref.owner.ID, ref.folder.Key, perms); err != nil {
-			return fmt.Errorf("save permissions of %s: %w", ref.path, err)
-		}
 	}
 	if op != "remove" {
 		c.Emit(folderPermissionRow(c.S, ref, p, sharingFlagsOf(dels.Find(user), delegate)))

@@ -64,3 +64,44 @@ func TestCalendarDelegateFlags(t *testing.T) {
 		t.Fatal("still a delegate after the calendar entry was removed")
 	}
 }
+
+// TestUnrelatedPermissionChangeKeepsRemovedDelegateEntry: a delegate's
+// entry removed by other means (EWS PermissionSet) is not brought back by a
+// permission change for someone else.
+func TestUnrelatedPermissionChangeKeepsRemovedDelegateEntry(t *testing.T) {
+	o := newTestOrg(t)
+	seedMailboxes(o)
+	mbx := mailbox.Open(o.st.DB())
+	o.reg.SetMailboxes(mbx)
+	kim, desk := o.recipient("Kim Akers"), o.recipient("Help Desk")
+	for _, id := range []string{kim.ID, desk.ID} {
+		if err := mbx.Ensure(o.ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o.ok("Add-MailboxFolderPermission", map[string]any{"Identity": kim.PrimarySmtpAddress + `:\Calendar`, "User": "helpdesk",
+		"AccessRights": []any{"Editor"}, "SharingPermissionFlags": []any{"Delegate"}})
+	cal, _ := mbx.Distinguished(o.ctx, kim.ID, "calendar")
+	perms, _ := mbx.Permissions(o.ctx, kim.ID, cal.Key)
+	var kept []mailbox.Permission
+	for _, p := range perms {
+		if p.User != desk.ID {
+			kept = append(kept, p)
+		}
+	}
+	if err := mbx.SetPermissions(o.ctx, mailbox.Actor{}, kim.ID, cal.Key, kept); err != nil {
+		t.Fatal(err)
+	}
+	cal, _ = mbx.Distinguished(o.ctx, kim.ID, "calendar")
+	before := cal.ChangeKey
+	o.ok("Add-MailboxFolderPermission", map[string]any{"Identity": kim.PrimarySmtpAddress + `:\Inbox`, "User": "admin", "AccessRights": []any{"Reviewer"}})
+	perms, _ = mbx.Permissions(o.ctx, kim.ID, cal.Key)
+	for _, p := range perms {
+		if p.User == desk.ID {
+			t.Fatalf("the removed calendar entry came back: %+v", p)
+		}
+	}
+	if cal, _ = mbx.Distinguished(o.ctx, kim.ID, "calendar"); cal.ChangeKey != before {
+		t.Fatalf("a permission change on the Inbox changed the Calendar (change key %s → %s)", before, cal.ChangeKey)
+	}
+}

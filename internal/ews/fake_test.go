@@ -445,6 +445,18 @@ func (f *fakeMailboxes) SetPermissions(ctx context.Context, a mailbox.Actor, mbx
 	return nil
 }
 
+func (f *fakeMailboxes) UpdatePermissions(ctx context.Context, a mailbox.Actor, mbx string, folder int64, fn func([]mailbox.Permission) ([]mailbox.Permission, error)) ([]mailbox.Permission, error) {
+	cur, err := f.Permissions(ctx, mbx, folder)
+	if err != nil {
+		return nil, err
+	}
+	perms, err := fn(cur)
+	if err != nil {
+		return nil, err
+	}
+	return perms, f.SetPermissions(ctx, a, mbx, folder, perms)
+}
+
 func (f *fakeMailboxes) Oof(ctx context.Context, mbx string) (*mailbox.Oof, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -778,7 +778,10 @@ func (rc *reqCtx) cancelCalendarItem(n *node, disp string, saved *mailbox.Folder
 			msg := rc.meetingMessage(org, it, classMeetingCancel, "Canceled: "+it.Subject, "", nil)
 			msg.From, msg.Sender = rc.organizerIdentity(org)
 			msg.IsRead = true
-			kept, _ = rc.h.mbx.CreateItem(rc.ctx, a, dst.Mailbox, dst.Key, msg)
+			var err error
+			if kept, err = rc.h.mbx.CreateItem(rc.ctx, a, dst.Mailbox, dst.Key, msg); err != nil {
+				rc.h.log.Error("meeting: cancellation copy not saved", "request", rc.id, "error", err)
+			}
 		}
 	}
 	del, e := rc.distinguished(it.Mailbox, "deleteditems")

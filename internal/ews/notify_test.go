@@ -631,6 +631,10 @@ func TestSubscriptionRevoked(t *testing.T) {
 	if c := code(w.call(w.svc, "", get).messages()[0]); c != "ErrorAccessDenied" {
 		t.Fatalf("GetEvents after the right was removed: %s", c)
 	}
+	// The refused subscription is gone (it no longer holds a budget place).
+	if c := code(w.call(w.svc, "", get).messages()[0]); c != "ErrorSubscriptionNotFound" {
+		t.Fatalf("GetEvents again: %s", c)
+	}
 }
 
 // streamRequest opens a GetStreamingEvents connection for ids as account as

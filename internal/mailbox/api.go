@@ -256,8 +256,10 @@ type Mailboxes interface {
 	Deliver(ctx context.Context, a Actor, to []string, msg *Item) ([]*Item, error)
 
 	Permissions(ctx context.Context, mbx string, folder int64) ([]Permission, error)
-	// SetPermissions replaces the folder's whole ACL.
+	// SetPermissions replaces the folder's whole ACL; UpdatePermissions
+	// changes it from its current value in one transaction.
 	SetPermissions(ctx context.Context, a Actor, mbx string, folder int64, perms []Permission) error
+	UpdatePermissions(ctx context.Context, a Actor, mbx string, folder int64, fn func([]Permission) ([]Permission, error)) ([]Permission, error)
 
 	Oof(ctx context.Context, mbx string) (*Oof, error)
 	SetOof(ctx context.Context, a Actor, mbx string, o *Oof) error

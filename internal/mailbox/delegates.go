@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 )
 
 // Delegates (EWS GetDelegate, AddDelegate, UpdateDelegate, RemoveDelegate).
@@ -104,10 +105,10 @@ func (s *Store) SetDelegates(ctx context.Context, a Actor, mbx string, d *Delega
 // UpdateDelegates changes mbx's delegate settings in one transaction: fn
 // edits the current settings (it must not read anything else: the store's
 // connection is held), which are then checked and stored with, in the same
-// transaction, the delegates' entries in the ACLs of DelegateFolders: an
-// entry is removed for a user who is no longer a delegate or whose level
-// became None, and set to the level otherwise (Custom leaves the entry as
-// it is). Each folder whose ACL changes is journaled as "folder-update".
+// transaction, the entries of the delegates whose level on one of
+// DelegateFolders changed: removed for a user who is no longer a delegate
+// or whose level became None, set to the level otherwise (Custom leaves
+// the entry as it is). Settings that did not change write nothing. Each folder whose ACL changes is journaled as "folder-update".
 // An error from fn or the checks changes nothing. It returns what was
 // stored.
 func (s *Store) UpdateDelegates(ctx context.Context, a Actor, mbx string, fn func(*DelegateSettings) error) (*DelegateSettings, error) {
@@ -124,6 +125,10 @@ func (s *Store) UpdateDelegates(ctx context.Context, a Actor, mbx string, fn fun
 		v, err := normalizeDelegates(cur)
 		if err != nil {
 			return err
+		}
+		if reflect.DeepEqual(v, old) {
+			stored = old // nothing changed: nothing written, no ChangeKey moves
+			return nil
 		}
 		for _, name := range DelegateFolders {
 			if err := w.applyDelegateACL(mbx, name, old, v); err != nil {
@@ -234,8 +239,13 @@ func (w *wtx) applyDelegateACL(mbx, name string, old, cur *DelegateSettings) err
 	if err != nil {
 		return err
 	}
+	// Only entries whose level changed are touched: an entry changed by
+	// other means (a folder permission) stays as it is until the
+	// delegate's level on this folder changes.
 	want := map[string]string{} // user → level to set; "" = remove
+	before := map[string]string{}
 	for _, d := range old.Delegates {
+		before[d.User] = d.Level(name)
 		if d.Level(name) != "None" {
 			want[d.User] = ""
 		}
@@ -243,7 +253,7 @@ func (w *wtx) applyDelegateACL(mbx, name string, old, cur *DelegateSettings) err
 	for _, d := range cur.Delegates {
 		lv := d.Level(name)
 		switch {
-		case lv == "Custom":
+		case before[d.User] == lv || lv == "Custom":
 			delete(want, d.User)
 		case lv != "None":
 			want[d.User] = lv

@@ -128,47 +128,37 @@ func (s *Store) Permissions(ctx context.Context, mbx string, folder int64) ([]Pe
 	return out, err
 }
 
-// SetPermissions implements Mailboxes. Each entry is normalized (a Level
+// SetPermissions implements Mailboxes: UpdatePermissions replacing the
+// whole ACL with perms.
+func (s *Store) SetPermissions(ctx context.Context, a Actor, mbx string, folder int64, perms []Permission) error {
+	_, err := s.UpdatePermissions(ctx, a, mbx, folder, func([]Permission) ([]Permission, error) { return perms, nil })
+	return err
+}
+
+// UpdatePermissions implements Mailboxes: fn gets the folder's current ACL
+// and returns the new one, in one transaction (fn must not read anything
+// else: the store's connection is held). Each entry is normalized (a Level
 // naming a role wins over flags); "Default" and "Anonymous" are matched
 // case-insensitively. Errors: ErrInvalidPermission (empty user, unknown
-// values), ErrDuplicateUser, ErrCalendarLevel. The folder's ChangeKey
-// changes (journal "folder-update").
-func (s *Store) SetPermissions(ctx context.Context, a Actor, mbx string, folder int64, perms []Permission) error {
-	return s.write(ctx, "set permissions", a, []string{mbx}, false, func(w *wtx) error {
+// values), ErrDuplicateUser, ErrCalendarLevel, or fn's. The folder's
+// ChangeKey changes (journal "folder-update").
+func (s *Store) UpdatePermissions(ctx context.Context, a Actor, mbx string, folder int64, fn func([]Permission) ([]Permission, error)) ([]Permission, error) {
+	var acl []Permission
+	err := s.write(ctx, "set permissions", a, []string{mbx}, false, func(w *wtx) error {
 		f, err := getFolder(w.ctx, w.tx, mbx, folder)
 		if err != nil {
 			return err
 		}
-		acl := make([]Permission, 0, len(perms))
-		seen := map[string]bool{}
-		for _, p := range perms {
-			p.User = strings.TrimSpace(p.User)
-			if p.User == "" {
-				return fmt.Errorf("%w: an entry has no user", ErrInvalidPermission)
-			}
-			p.User, _ = canon(p.User, []string{"Default", "Anonymous"})
-			if seen[strings.ToLower(p.User)] {
-				return fmt.Errorf("%w: %s", ErrDuplicateUser, p.User)
-			}
-			seen[strings.ToLower(p.User)] = true
-			if p.Level != "" && !strings.EqualFold(p.Level, "Custom") {
-				if _, ok := LevelRights(p.Level); !ok {
-					return fmt.Errorf("%w: unknown level %q", ErrInvalidPermission, p.Level)
-				}
-			}
-			n := p.Normalize()
-			for _, v := range []struct {
-				v   string
-				set []string
-			}{{n.EditItems, itemScopes}, {n.DeleteItems, itemScopes}, {n.ReadItems, readScopes}} {
-				if _, ok := canon(v.v, v.set); !ok {
-					return fmt.Errorf("%w: %q for %s", ErrInvalidPermission, v.v, p.User)
-				}
-			}
-			if n.calendarOnly() && !isCalendar(f) {
-				return fmt.Errorf("%w: %s for %s", ErrCalendarLevel, n.Level, p.User)
-			}
-			acl = append(acl, n)
+		cur, err := readACL(w.ctx, w.tx, mbx, folder)
+		if err != nil {
+			return err
+		}
+		perms, err := fn(cur)
+		if err != nil {
+			return err
+		}
+		if acl, err = normalizeACL(f, perms); err != nil {
+			return err
 		}
 		seq, err := w.log(mbx, OpFolderUpdate, 0, folder, 0)
 		if err != nil {
@@ -180,6 +170,43 @@ func (s *Store) SetPermissions(ctx context.Context, a Actor, mbx string, folder 
 		}
 		return w.writeACL(f, acl)
 	})
+	return acl, err
+}
+
+// normalizeACL checks an ACL for folder f and returns it normalized.
+func normalizeACL(f *Folder, perms []Permission) ([]Permission, error) {
+	acl := make([]Permission, 0, len(perms))
+	seen := map[string]bool{}
+	for _, p := range perms {
+		p.User = strings.TrimSpace(p.User)
+		if p.User == "" {
+			return nil, fmt.Errorf("%w: an entry has no user", ErrInvalidPermission)
+		}
+		p.User, _ = canon(p.User, []string{"Default", "Anonymous"})
+		if seen[strings.ToLower(p.User)] {
+			return nil, fmt.Errorf("%w: %s", ErrDuplicateUser, p.User)
+		}
+		seen[strings.ToLower(p.User)] = true
+		if p.Level != "" && !strings.EqualFold(p.Level, "Custom") {
+			if _, ok := LevelRights(p.Level); !ok {
+				return nil, fmt.Errorf("%w: unknown level %q", ErrInvalidPermission, p.Level)
+			}
+		}
+		n := p.Normalize()
+		for _, v := range []struct {
+			v   string
+			set []string
+		}{{n.EditItems, itemScopes}, {n.DeleteItems, itemScopes}, {n.ReadItems, readScopes}} {
+			if _, ok := canon(v.v, v.set); !ok {
+				return nil, fmt.Errorf("%w: %q for %s", ErrInvalidPermission, v.v, p.User)
+			}
+		}
+		if n.calendarOnly() && !isCalendar(f) {
+			return nil, fmt.Errorf("%w: %s for %s", ErrCalendarLevel, n.Level, p.User)
+		}
+		acl = append(acl, n)
+	}
+	return acl, nil
 }
 
 // writeACL replaces the folder's ACL rows.

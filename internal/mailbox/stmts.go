@@ -3,6 +3,7 @@ package mailbox
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 )
 
@@ -14,7 +15,11 @@ import (
 // unprepared and is prepared right after its transaction ends; later
 // transactions bind the prepared statement to themselves
 // (sql.Tx.StmtContext), which reuses it on a connection that has it and
-// prepares it on one that has not.
+// prepares it on one that has not. Texts built for a list of values
+// (IN (...)) are not kept. One prepared statement serves one query at a
+// time on a connection: a transaction must not run a text again while the
+// rows of its previous run are still open (no code does; reads collect
+// their rows first).
 
 const maxStmts = 512
 
@@ -31,6 +36,9 @@ type cachedTx struct {
 }
 
 func (c *stmtCache) get(q string) *sql.Stmt {
+	if strings.Contains(q, " IN (") {
+		return nil // built for a list of some length: each length would be one more text
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.stmts[q]
