@@ -209,7 +209,7 @@ func (rc *reqCtx) checkMeetingSend(owner, mode string, it *mailbox.Item, a atten
 }
 
 // planMeeting decides, as the organizer's item is saved, what a send to
-// the attendees cur (meetingAttendees) delivers, and records on the item
+// the attendees a (meetingAttendees) delivers, and records on the item
 // whom it invited and when. It reads nothing, so it may run inside a store
 // transaction.
 func planMeeting(it *mailbox.Item, a attendees, mode string) *meetingPlan {
