@@ -3,6 +3,7 @@ package cmdlet
 import (
 	"testing"
 
+	d "github.com/actasmail/actas/internal/directory"
 	"github.com/actasmail/actas/internal/mailbox"
 )
 
@@ -11,16 +12,7 @@ import (
 // keeps the delegate list in step, so a later delegate change does not
 // bring back what an administrator took away.
 func TestCalendarDelegateFlags(t *testing.T) {
-	o := newTestOrg(t)
-	seedMailboxes(o)
-	mbx := mailbox.Open(o.st.DB())
-	o.reg.SetMailboxes(mbx)
-	kim, desk := o.recipient("Kim Akers"), o.recipient("Help Desk")
-	for _, id := range []string{kim.ID, desk.ID} {
-		if err := mbx.Ensure(o.ctx, id); err != nil {
-			t.Fatal(err)
-		}
-	}
+	o, mbx, kim, desk := delegateTestOrg(t)
 	cal := kim.PrimarySmtpAddress + `:\Calendar`
 	rows := o.ok("Add-MailboxFolderPermission", map[string]any{"Identity": cal, "User": "helpdesk", "AccessRights": []any{"Editor"},
 		"SharingPermissionFlags": []any{"Delegate", "CanViewPrivateItems"}})
@@ -69,16 +61,7 @@ func TestCalendarDelegateFlags(t *testing.T) {
 // entry removed by other means (EWS PermissionSet) is not brought back by a
 // permission change for someone else.
 func TestUnrelatedPermissionChangeKeepsRemovedDelegateEntry(t *testing.T) {
-	o := newTestOrg(t)
-	seedMailboxes(o)
-	mbx := mailbox.Open(o.st.DB())
-	o.reg.SetMailboxes(mbx)
-	kim, desk := o.recipient("Kim Akers"), o.recipient("Help Desk")
-	for _, id := range []string{kim.ID, desk.ID} {
-		if err := mbx.Ensure(o.ctx, id); err != nil {
-			t.Fatal(err)
-		}
-	}
+	o, mbx, kim, desk := delegateTestOrg(t)
 	o.ok("Add-MailboxFolderPermission", map[string]any{"Identity": kim.PrimarySmtpAddress + `:\Calendar`, "User": "helpdesk",
 		"AccessRights": []any{"Editor"}, "SharingPermissionFlags": []any{"Delegate"}})
 	cal, _ := mbx.Distinguished(o.ctx, kim.ID, "calendar")
@@ -104,4 +87,21 @@ func TestUnrelatedPermissionChangeKeepsRemovedDelegateEntry(t *testing.T) {
 	if cal, _ = mbx.Distinguished(o.ctx, kim.ID, "calendar"); cal.ChangeKey != before {
 		t.Fatalf("a permission change on the Inbox changed the Calendar (change key %s → %s)", before, cal.ChangeKey)
 	}
+}
+
+// delegateTestOrg is a test organization whose registry has a mailbox store,
+// with the mailboxes of Kim Akers and Help Desk made.
+func delegateTestOrg(t *testing.T) (*testOrg, *mailbox.Store, *d.Recipient, *d.Recipient) {
+	t.Helper()
+	o := newTestOrg(t)
+	seedMailboxes(o)
+	mbx := mailbox.Open(o.st.DB())
+	o.reg.SetMailboxes(mbx)
+	kim, desk := o.recipient("Kim Akers"), o.recipient("Help Desk")
+	for _, id := range []string{kim.ID, desk.ID} {
+		if err := mbx.Ensure(o.ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o, mbx, kim, desk
 }

@@ -102,15 +102,8 @@ func TestSubscriptionsSurviveRestart(t *testing.T) {
 	res := streamRequest(t, srv.URL, w.svc, imp, 1, streaming)
 	defer res.Body.Close()
 	br := bufio.NewReader(res.Body)
-	var env strings.Builder
-	for !strings.HasSuffix(env.String(), "</Envelope>") {
-		s, err := br.ReadString('>')
-		env.WriteString(s)
-		if err != nil {
-			t.Fatalf("stream ended: %v: %s", err, env.String())
-		}
-	}
-	e := env.String()
+	env := readEnvelope(t, br)
+	e := env
 	if strings.Contains(e, `ResponseClass="Error"`) || strings.Count(e, "<t:NewMailEvent>") != 2 || strings.Index(e, before) > strings.Index(e, after) {
 		t.Fatalf("streaming after the restart: %s", e)
 	}

@@ -578,20 +578,13 @@ func TestCopiedEvent(t *testing.T) {
 
 	// Streaming, on the target folder.
 	br := bufio.NewReader(res.Body)
-	var env strings.Builder
-	for !strings.HasSuffix(env.String(), "</Envelope>") {
-		s, err := br.ReadString('>')
-		env.WriteString(s)
-		if err != nil {
-			t.Fatalf("stream ended: %v: %s", err, env.String())
-		}
-	}
-	root, err := parseXML([]byte(env.String()), limits{maxDepth: 50, maxElements: 1000})
+	env := readEnvelope(t, br)
+	root, err := parseXML([]byte(env), limits{maxDepth: 50, maxElements: 1000})
 	if err != nil {
-		t.Fatalf("envelope: %v: %s", err, env.String())
+		t.Fatalf("envelope: %v: %s", err, env)
 	}
 	if got := strings.Join(eventTypes(root), ","); got != "CopiedEvent" {
-		t.Fatalf("streaming events %s\n%s", got, env.String())
+		t.Fatalf("streaming events %s\n%s", got, env)
 	}
 	check("streaming", find(root, "CopiedEvent"))
 
@@ -653,4 +646,18 @@ func streamRequest(t testing.TB, url string, as *d_Recipient, imp string, minute
 		t.Fatal(err)
 	}
 	return res
+}
+
+// readEnvelope reads the next whole envelope of a stream.
+func readEnvelope(t testing.TB, br *bufio.Reader) string {
+	t.Helper()
+	var env strings.Builder
+	for !strings.HasSuffix(env.String(), "</Envelope>") {
+		s, err := br.ReadString('>')
+		env.WriteString(s)
+		if err != nil {
+			t.Fatalf("stream ended: %v: %s", err, env.String())
+		}
+	}
+	return env.String()
 }
